@@ -1,0 +1,66 @@
+"""Save a contact sheet of the drawn digits (cvae/drawn_digits.py): one thumbnail each, labelled.
+
+Usage: python scripts/preview_drawn_digits.py OUT.png [--per-digit 30] [--seed 0] [--thumb 96]
+
+Transparent layers are shown on a light checkerboard so the alpha is visible; rows are samples, columns digits.
+"""
+import argparse
+import os
+import sys
+import time
+
+from PIL import Image, ImageDraw
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from cvae.drawn_digits import make_drawn_digits  # noqa: E402
+
+FORM_TAGS = {"layer": "L", "composite": "C", "photo": "P", "mnist_like": "M"}
+
+
+def thumbnail(image, side):
+    if image.mode == "RGBA":
+        board = Image.new("RGB", image.size, (235, 235, 235))
+        tile = max(4, min(image.size) // 16)
+        draw = ImageDraw.Draw(board)
+        for x in range(0, image.width, tile):
+            for y in range(0, image.height, tile):
+                if (x // tile + y // tile) % 2:
+                    draw.rectangle((x, y, x + tile - 1, y + tile - 1), fill=(205, 205, 205))
+        board.paste(image, mask=image.getchannel("A"))
+        image = board
+    image = image.convert("RGB")
+    image.thumbnail((side, side), Image.BILINEAR if min(image.size) > side else Image.NEAREST)
+    if max(image.size) < side:  # small mnist-like images: enlarge so they can be seen
+        factor = side / max(image.size)
+        image = image.resize((round(image.width * factor), round(image.height * factor)), Image.NEAREST)
+    return image
+
+
+def contact_sheet(samples, side=120, columns=10):
+    label_h = 12
+    rows = (len(samples) + columns - 1) // columns
+    sheet = Image.new("RGB", (columns * (side + 4), rows * (side + label_h + 4)), (90, 90, 90))
+    draw = ImageDraw.Draw(sheet)
+    for k, sample in enumerate(samples):
+        x, y = (k % columns) * (side + 4) + 2, (k // columns) * (side + label_h + 4) + 2
+        thumb = thumbnail(sample.image, side)
+        sheet.paste(thumb, (x + (side - thumb.width) // 2, y + (side - thumb.height) // 2))
+        variant = sample.note.split()[0].split("/")[1]
+        size = "x".join(map(str, sample.image.size))
+        draw.text((x, y + side + 1), f"{sample.digit} {FORM_TAGS[sample.form]} {variant[:7]} {size}",
+                  fill=(255, 255, 160))
+    return sheet
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out")
+    parser.add_argument("--per-digit", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--thumb", type=int, default=120)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    samples = make_drawn_digits(args.per_digit, args.seed)
+    print(f"rendered {len(samples)} drawings in {time.perf_counter() - start:.1f} s")
+    contact_sheet(samples, args.thumb).save(args.out)
+    print(f"wrote {args.out}")
