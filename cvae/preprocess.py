@@ -17,13 +17,16 @@ BLANK_INK = 0.2                # an image whose strongest ink is below this is b
 WORK_LIMIT = 320               # larger pictures are first shrunk by area averaging: the digit ends at 20 px
 
 
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # PIL itself then refuses bombs over twice this size
+
+
 class ImageError(ValueError):
     """An input that is not a usable image; the message says why, in words a user understands."""
 
 
 def open_image(source):
-    """A path or file object -> a decoded PIL image, refusing decompression bombs and non-images."""
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    """A path or file object -> a decoded PIL image, refusing decompression bombs and non-images: the size is
+    read from the header and checked before any pixel is decoded."""
     try:
         with Image.open(source) as im:
             if im.width * im.height > MAX_PIXELS:
@@ -163,6 +166,8 @@ def to_mnist_image(image):
         return None
     crop = ink[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
     h, w = crop.shape
+    if max(h, w) < 3.5 * _stroke_width((crop > 0.35).astype(np.float32)):
+        raise ImageError("only a dot was found: draw a whole digit")
     # Bring the longer side to WORK_SIZE by area averaging (keeps the ink's mass), then set the stroke width.
     s = WORK_SIZE / max(h, w)
     size = (max(1, round(w * s)), max(1, round(h * s)))

@@ -1,0 +1,46 @@
+"""The training loss with q(z|x,y) evaluated once per step: the same maths, and the same noise, as `elbo_loss`.
+
+`(KullbackLeibler(q, prior) - Expectation(q, LogProb(p))).mean()` runs the encoder twice in Pixyz 0.3: the KL
+term builds q's distribution, then the prior's, and Pixyz's one-entry cache of distribution parameters
+(`pixyz.utils.CACHE_SIZE = 1`) drops q's when the prior's comes in, so the Expectation runs the encoder again to
+draw z. That second forward and its backward are most of what a Pixyz step costs over the same step in plain
+PyTorch (see `python -m benchmarks`). `OnePassELBO` is a Pixyz loss that builds q once, takes the analytic KL
+and the reparameterised z from that one distribution, and asks p for log p as the plain loss does; it draws the
+same random numbers in the same order, so on the same batch and seed it gives the same loss and gradients.
+
+    from cvae.fastpath import use_fastpath
+    use_fastpath(model)    # model.loss is now the one-pass loss; pixyz.models.Model trains it as before
+"""
+from pixyz.losses import Expectation, KullbackLeibler, LogProb
+from pixyz.losses.losses import Loss
+from pixyz.utils import get_dict_values
+from torch.distributions import kl_divergence
+
+
+class OnePassELBO(Loss):
+    """KL(q(z|x,y) || p(z)) - E_q(z|x,y)[log p], averaged over the batch, with one encoder pass."""
+
+    def __init__(self, p, q, prior):
+        z = q.var[0]
+        super().__init__(input_var=sorted(set(q.input_var) | set(p.input_var) - {z}))
+        self.p, self.q, self.prior = p, q, prior
+
+    @property
+    def _symbol(self):
+        return (KullbackLeibler(self.q, self.prior) - Expectation(self.q, LogProb(self.p))).mean()._symbol
+
+    def forward(self, x_dict, **kwargs):
+        self.q.set_dist(get_dict_values(x_dict, self.q.input_var, return_dict=True))
+        q = self.q.dist
+        self.prior.set_dist({})
+        kl = kl_divergence(q, self.prior.dist)
+        kl = kl.sum(dim=list(range(1, kl.dim())))
+        z = {self.q.var[0]: q.rsample()}
+        log_p = self.p.get_log_prob({**x_dict, **z})
+        return (kl - log_p).mean(), z
+
+
+def use_fastpath(model):
+    """Give a CVAE the one-pass loss (in place); returns the model."""
+    model.__dict__["loss"] = OnePassELBO(model.p, model.q, model.prior)
+    return model
