@@ -34,19 +34,31 @@ def cmd_train(args):
         print(f"notice: {data.notice}", file=sys.stderr)
     torch.manual_seed(args.seed)
     start = time.time()
+    history = []
+
+    def metadata(settings):
+        return {"training": {**settings, "seed": args.seed, "device": str(device), "data": data.source,
+                             "train_images": len(data.x_train), "minutes": round((time.time() - start) / 60, 2),
+                             "command": "python -m cvae " + " ".join(sys.argv[1:])},
+                "history": history}
+
     if args.model == "judge":
         from .judge import train_judge
-        model, history = train_judge(data, epochs=args.epochs or 4, seed=args.seed)
         settings = {"epochs": args.epochs or 4}
+        model, history = train_judge(data, epochs=settings["epochs"], seed=args.seed)
     else:
         model = new_model(args.model, args.arch, z_dim=args.z_dim).to(device)
         settings = {**DEFAULTS[args.arch], **{k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                                                   ("lr", args.lr)) if v is not None}}
-        history = train(model, data, settings["epochs"], settings["batch_size"], settings["lr"], seed=args.seed)
-    meta = {"training": {**settings, "seed": args.seed, "device": str(device), "data": data.source,
-                         "train_images": len(data.x_train), "minutes": round((time.time() - start) / 60, 2),
-                         "command": "python -m cvae " + " ".join(sys.argv[1:])},
-            "history": history}
+        settings["augment"] = settings["augment"] and args.model == "classifier"
+
+        def save_epoch(metrics):  # a long run stopped early keeps its last finished epoch
+            history.append(metrics)
+            save_weights(model, args.out, args.name, metadata(settings))
+
+        train(model, data, settings["epochs"], settings["batch_size"], settings["lr"], seed=args.seed,
+              augment_data=settings["augment"], on_epoch=save_epoch)
+    meta = metadata(settings)
     paths = save_weights(model, args.out, args.name, meta)
     print(f"wrote {paths[0]} and {paths[1]}")
 

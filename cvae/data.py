@@ -118,11 +118,14 @@ def augment(x, generator=None):
     img = x.view(n, 1, 28, 28)
     grid = F.affine_grid(theta, img.shape, align_corners=False)
     img = F.grid_sample(img, grid, align_corners=False, padding_mode="zeros")
-    # Stroke width: a third thicker (dilation), a third thinner (erosion), a third as it is.
+    # Stroke width: a third thicker (3 x 3 dilation), a third thinner (2 x 2 erosion), a third as it is. Maxima
+    # of shifted copies: the same as max_pool2d, and many times faster on the CPU.
     width = torch.randint(0, 3, (n,), generator=generator).to(dev).view(n, 1, 1, 1)
-    thick = F.max_pool2d(img, 3, 1, 1)
-    thin = -F.max_pool2d(-img, 2, 1, 0)
-    thin = F.pad(thin, (0, 1, 0, 1))
+    p = F.pad(img, (1, 1, 1, 1))
+    rows = torch.maximum(torch.maximum(p[..., :, :-2], p[..., :, 1:-1]), p[..., :, 2:])
+    thick = torch.maximum(torch.maximum(rows[..., :-2, :], rows[..., 1:-1, :]), rows[..., 2:, :])
+    rows = torch.minimum(img[..., :, :-1], img[..., :, 1:])
+    thin = F.pad(torch.minimum(rows[..., :-1, :], rows[..., 1:, :]), (0, 1, 0, 1))
     img = torch.where(width == 1, thick, torch.where(width == 2, torch.maximum(thin, 0.5 * img), img))
     return img.reshape(n, 784)
 

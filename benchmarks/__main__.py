@@ -1,0 +1,107 @@
+"""python -m benchmarks: every measurement in one run; progress on stderr, then one JSON object, the last line on
+stdout. Each measurement that cannot run is null, with the reason under "skipped"."""
+import argparse
+import json
+import math
+import os
+import time
+
+import torch
+
+from . import cuda, epoch, latency, load, memory, step_ratio, while_training
+from .app_server import App, Requests
+from .common import FULL, QUICK, load_data, log
+
+TARGETS = {  # key: the most it may be
+    "pixyz_vs_torch_step_ratio": 1.10, "classifier_pixyz_vs_torch_step_ratio": 1.10, "data_share": 0.05,
+    "slider_p95_ms": 50, "sketch_p95_ms": 100, "grid_p95_ms": 150, "load_errors": 0,
+    "generate_p95_ms_while_training": 200, "rss_growth_after_1000": 0.05,
+}
+APP_JOBS = (latency, memory, load, while_training)
+
+
+def run_job(results, job, *args):
+    """Merge what `job.run(*args)` measures into `results`; on failure its keys are null, with the reason."""
+    start = time.perf_counter()
+    try:
+        out = job.run(*args)
+    except Exception as e:
+        log(f"{job.__name__} failed: {type(e).__name__}: {e}")
+        out = {key: None for key in job.KEYS}
+        out["skipped"] = {key: f"{job.__name__.split('.')[-1]} failed: {type(e).__name__}: {e}"[:400]
+                          for key in job.KEYS}
+    results["skipped"].update(out.pop("skipped", {}))
+    results.update(out)
+    results["job_seconds"][job.__name__.split(".")[-1]] = round(time.perf_counter() - start, 1)
+
+
+def skip_or_run(results, skip_reason, job, *args):
+    if skip_reason:
+        results.update({key: None for key in job.KEYS})
+        results["skipped"].update({key: skip_reason for key in job.KEYS})
+    else:
+        run_job(results, job, *args)
+
+
+def run_app_jobs(results, sizes, train_images, skip_reason=None):
+    app = requests = None
+    try:
+        if skip_reason is None:
+            log("starting the app: python -m demo")
+            app = App(sizes.app_start_timeout_s)
+            requests = Requests(app, app.workdir, train_images)
+    except Exception as e:
+        skip_reason = f"the app could not be started: {type(e).__name__}: {e}"[:600]
+    try:
+        for job in APP_JOBS:
+            skip_or_run(results, skip_reason, job, app, requests, sizes)
+    finally:
+        if app is not None:
+            app.stop()
+
+
+def check_targets(results):
+    def met(key, limit):
+        value = results.get(key)
+        return None if value is None else value <= limit
+    return {key: met(key, limit) for key, limit in TARGETS.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="every part at a tiny size, to check that it works")
+    parser.add_argument("--skip-app", action="store_true", help="leave out the parts that need the demo app")
+    parser.add_argument("--skip-training", action="store_true", help="leave out the step ratios and epochs")
+    parser.add_argument("--threads", type=int, help="torch threads for the training parts (default: torch's)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    sizes = QUICK if args.quick else FULL
+    start = time.perf_counter()
+    data = load_data()
+    results = {"quick": args.quick, "data": data.source, "train_images": len(data.x_train),
+               "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+               "load_average_at_start": round(os.getloadavg()[0], 2), "skipped": {}, "job_seconds": {}}
+    log(f"{'quick' if args.quick else 'full'} run on {data.source} MNIST, {torch.get_num_threads()} torch threads")
+    skip_training = "--skip-training was given" if args.skip_training else None
+    skip_or_run(results, skip_training, step_ratio, data, sizes)
+    skip_or_run(results, skip_training, epoch, data, sizes)
+    run_app_jobs(results, sizes, len(data.x_train), "--skip-app was given" if args.skip_app else None)
+    skip_or_run(results, skip_training, cuda, sizes)
+    results["load_average_at_end"] = round(os.getloadavg()[0], 2)
+    results["targets_met"] = check_targets(results)
+    results["seconds"] = round(time.perf_counter() - start, 1)
+    print(json.dumps(finite(results), default=str))
+
+
+def finite(value):
+    """NaN and infinities as null, so that the output is strict JSON."""
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""The demo in a subprocess (`python -m demo --port PORT`), clients for it, and the requests the HTTP jobs send."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from .common import log
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class AppError(Exception):
+    """The app could not be started or reached; the message says why."""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class App:
+    """`python -m demo --port PORT` from the repository root, until `stop()`."""
+
+    def __init__(self, timeout_s):
+        self.workdir = Path(tempfile.mkdtemp(prefix="cvae-bench-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log_path = self.workdir / "app.log"
+        # Trained runs go to a scratch folder; $CVAE_WEIGHTS, when set, names the weights to serve.
+        env = {"CVAE_RUNS": str(self.workdir / "runs"), **os.environ, "GRADIO_ANALYTICS_ENABLED": "False",
+               "PYTHONUNBUFFERED": "1"}
+        with open(self.log_path, "wb") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "demo", "--port", str(self.port)], cwd=ROOT,
+                                         env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            self._wait(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait(self, timeout_s):
+        start = time.perf_counter()
+        while time.perf_counter() - start < timeout_s:
+            if self.proc.poll() is not None:
+                raise AppError(f"`python -m demo` exited with code {self.proc.returncode}: {self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as r:
+                    if r.status == 200:
+                        self.client().close()
+                        log(f"app answers at {self.url} after {time.perf_counter() - start:.1f} s")
+                        return
+            except Exception:  # not listening yet
+                time.sleep(0.5)
+        raise AppError(f"`python -m demo` did not answer within {timeout_s:.0f} s: {self.log_tail()}")
+
+    def log_tail(self, chars=600):
+        text = self.log_path.read_text(errors="replace").strip() if self.log_path.exists() else ""
+        return " ".join(text[-chars:].split()) or "(no output)"
+
+    def client(self):
+        from gradio_client import Client
+        return Client(self.url, verbose=False, analytics_enabled=False, download_files=str(self.workdir / "files"))
+
+    def rss_mb(self):
+        """Resident memory of the server process and its children, in MB."""
+        proc = psutil.Process(self.proc.pid)
+        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2 ** 20
+
+    def endpoints(self):
+        client = self.client()
+        try:
+            return client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+        finally:
+            client.close()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class Requests:
+    """The requests a person's use of the demo sends: a slider move, a sketch to classify, a grid of samples."""
+
+    def __init__(self, app, workdir, train_images):
+        self.endpoints = app.endpoints()
+        self.train_images = train_images  # how many the app has to train on (it reads the same data)
+        self.rng = np.random.default_rng(0)
+        self.z_dim = served_z_dim()
+        self.sketch = str(make_sketch(Path(workdir) / "sketch.png"))
+        self.grid_name = next((n for n in ("/grid", "/sample_grid", "/samples") if n in self.endpoints), None) \
+            or next((n for n in self.endpoints if "grid" in n), None)
+
+    def z_string(self):
+        return ", ".join(f"{v:.3f}" for v in self.rng.normal(size=self.z_dim))
+
+    def generate(self, client, digit=3):
+        return client.predict(digit, self.z_string(), 280, api_name="/generate")
+
+    def classify(self, client):
+        from gradio_client import handle_file
+        return client.predict(handle_file(self.sketch), api_name="/classify")
+
+    def grid(self, client, digit=3, seed=0):
+        args = fill_args(self.endpoints[self.grid_name]["parameters"], digit=digit, n=64, seed=seed)
+        return client.predict(*args, api_name=self.grid_name)
+
+
+def served_z_dim():
+    """z_dim of the generator the app serves: from its weights' JSON ($CVAE_WEIGHTS, else weights/)."""
+    from cvae.models import ARCHS
+    from cvae.weights import WEIGHTS_DIR
+    try:
+        meta = json.loads((Path(os.environ.get("CVAE_WEIGHTS") or WEIGHTS_DIR) / "generator.json").read_text())
+        return int(meta["z_dim"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ARCHS["conv"]["z_dim"]
+
+
+def fill_args(parameters, digit, n, seed):
+    """Positional arguments for an endpoint, chosen by parameter name (digit, number of samples, seed)."""
+    args = []
+    for p in parameters:
+        name = (p.get("parameter_name") or p.get("label") or "").lower()
+        if "digit" in name:
+            args.append(digit)
+        elif "seed" in name:
+            args.append(seed)
+        elif name in ("n", "count", "samples", "number", "n_samples", "num_samples") or "sample" in name:
+            args.append(n)
+        elif p.get("parameter_has_default"):
+            args.append(p.get("parameter_default"))
+        else:
+            raise AppError(f"cannot fill parameter {name!r} of the grid endpoint")
+    return args
+
+
+def make_sketch(path):
+    """An 800 x 800 PNG of a drawn 5, dark ink on white, as a sketchpad gives it."""
+    from PIL import Image
+
+    from cvae.drawn_digits import draw_digit
+    image = draw_digit(5, "composite", np.random.default_rng([0, 5, 0])).image.convert("RGB")
+    if image.size != (800, 800):
+        canvas = Image.new("RGB", (800, 800), "white")
+        image.thumbnail((800, 800))
+        canvas.paste(image, ((800 - image.width) // 2, (800 - image.height) // 2))
+        image = canvas
+    image.save(path)
+    return path
