@@ -29,6 +29,24 @@ def mlp(n_in, hidden, n_out):
                          nn.Linear(hidden, n_out))
 
 
+class ClassLinear(nn.Module):
+    """A linear layer with its own weights for each digit: the one-hot y picks W_y and b_y. Written as one Linear
+    over the outer product [h, 1] (x) y, so that a batch of mixed digits is a single matrix product.
+
+    Why: with shared weights, a style feature such as "round" lands in the same region of z for every digit, and
+    that region is a hole for digits that are rarely round (7). A z drawn there from the prior then makes the
+    generator draw a 0 when asked for a 7. With per-digit maps into and out of z, each digit fills the prior on
+    its own (measured: 66 % -> 96 % of samples read as the digit asked for, after 3 mlp epochs, same ELBO)."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.linear = nn.Linear((n_in + 1) * Y_DIM, n_out, bias=False)
+
+    def forward(self, h, y):
+        h = torch.cat([h, torch.ones_like(h[:, :1])], -1)
+        return self.linear((h[:, :, None] * y[:, None, :]).flatten(1))
+
+
 class ConvFeatures(nn.Module):
     """28 x 28 image -> a feature vector: a LeNet-sized CNN, cheap enough to train on two CPU cores."""
 
@@ -50,14 +68,14 @@ class ConvDrawer(nn.Module):
     def __init__(self, z_dim, hidden, width=64):
         super().__init__()
         self.width = width
-        self.fc = nn.Sequential(nn.Linear(z_dim + Y_DIM, hidden), nn.ReLU(),
-                                nn.Linear(hidden, width * 49), nn.ReLU())
+        self.z_to_hidden = ClassLinear(z_dim, hidden)
+        self.fc = nn.Sequential(nn.ReLU(), nn.Linear(hidden, width * 49), nn.ReLU())
         self.up1 = nn.Sequential(nn.ConvTranspose2d(width + Y_DIM, width // 2, 4, 2, 1), nn.ReLU())   # 14 x 14
         self.up2 = nn.Sequential(nn.Conv2d(width // 2 + Y_DIM, width // 2, 3, padding=1), nn.ReLU(),
                                  nn.ConvTranspose2d(width // 2, 1, 4, 2, 1))                       # 28 x 28
 
     def forward(self, z, y):
-        h = self.fc(torch.cat([z, y], -1)).view(-1, self.width, 7, 7)
+        h = self.fc(self.z_to_hidden(z, y)).view(-1, self.width, 7, 7)
         h = self.up1(torch.cat([h, y[:, :, None, None].expand(-1, -1, 7, 7)], 1))
         h = self.up2(torch.cat([h, y[:, :, None, None].expand(-1, -1, 14, 14)], 1))
         return h.view(-1, X_DIM)
@@ -66,13 +84,18 @@ class ConvDrawer(nn.Module):
 class Encoder(Normal):
     """q(z|x,y)"""
 
-    def __init__(self, z_dim, hidden):
+    def __init__(self, z_dim, hidden, per_digit=False):
         super().__init__(var=["z"], cond_var=["x", "y"], name="q")
-        # An MLP in both architectures: cheap, and (measured) a conv encoder made model 1 train slower.
-        self.net = mlp(X_DIM + Y_DIM, hidden, 2 * z_dim)
+        self.per_digit = per_digit
+        if per_digit:  # the MLP trunk, then a last layer of its own for each digit (see ClassLinear)
+            self.net = mlp(X_DIM + Y_DIM, hidden, hidden)[:-1]
+            self.to_z = ClassLinear(hidden, 2 * z_dim)
+        else:
+            self.net = mlp(X_DIM + Y_DIM, hidden, 2 * z_dim)
 
     def forward(self, x, y):
-        loc, scale = self.net(torch.cat([x, y], -1)).chunk(2, -1)
+        h = self.net(torch.cat([x, y], -1))
+        loc, scale = (self.to_z(h, y) if self.per_digit else h).chunk(2, -1)
         return {"loc": loc, "scale": F.softplus(scale)}
 
 
@@ -127,7 +150,9 @@ class CVAE(nn.Module):
         self.kind, self.arch = kind, arch
         self.z_dim = int(z_dim or ARCHS[arch]["z_dim"])
         self.hidden = int(hidden or ARCHS[arch]["hidden"])
-        self.q = Encoder(self.z_dim, self.hidden)
+        # Per-digit maps into z matter for model 1, whose pictures start from z ~ p(z); model 2's z carries next to
+        # nothing (x tells y), and its plain MLP encoder is what the shipped classifier was trained with.
+        self.q = Encoder(self.z_dim, self.hidden, per_digit=arch == "conv" and kind == "generator")
         self.p = (Generator if kind == "generator" else Classifier)(arch, self.z_dim, self.hidden)
         # Pixyz keeps the prior's loc and scale as buffers, so .to(device) moves them with the rest.
         self.prior = Normal(loc=torch.tensor(0.), scale=torch.tensor(1.), var=["z"],
@@ -145,12 +170,16 @@ class CVAE(nn.Module):
         return self.prior.loc.device
 
     def sample_z(self, n, generator=None):
-        return torch.randn(n, self.z_dim, generator=generator, device=self.device)
+        """z ~ N(0, I), drawn with `generator` (on whatever device it lives), returned on the model's device."""
+        device = generator.device if generator is not None else self.device
+        return torch.randn(n, self.z_dim, generator=generator, device=device).to(self.device)
 
     @torch.no_grad()
     def draw(self, z, digits):
-        """Model 1's picture: the Bernoulli means p(x|z,y), as (N, 28, 28) in [0, 1]."""
-        y = one_hot(digits, self.device)
+        """Model 1's picture: the Bernoulli means p(x|z,y), as (N, 28, 28) in [0, 1]. `digits` are whole digits,
+        or (N, 10) label weights (a morph between two digits is y sliding between two one-hot vectors)."""
+        digits = torch.as_tensor(digits)
+        y = digits.float().to(self.device) if digits.dim() == 2 else one_hot(digits, self.device)
         return self.p(z.to(self.device), y)["probs"].view(-1, 28, 28)
 
     @torch.no_grad()

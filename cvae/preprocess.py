@@ -5,6 +5,8 @@ transparency) or as a composite (dark ink on white); people also upload photos a
 MNIST-like light-on-dark images. MNIST itself was made by fitting each digit's box into 20 x 20 and centring it
 by centre of mass in 28 x 28, so we do the same after finding the ink.
 """
+import os
+
 import numpy as np
 import torch
 from PIL import Image, ImageOps
@@ -39,7 +41,8 @@ def open_image(source):
     except Image.DecompressionBombError:
         raise ImageError(f"the image is too large; at most {MAX_PIXELS // 1_000_000} megapixels") from None
     except (OSError, SyntaxError, ValueError) as e:  # PIL's errors for non-images and truncated files
-        raise ImageError(f"this file could not be read as an image ({e})") from None
+        reason = str(e).replace(str(source), "the file") if isinstance(source, (str, os.PathLike)) else str(e)
+        raise ImageError(f"this file could not be read as an image ({reason})") from None
 
 
 def _shrink_factor(width, height):

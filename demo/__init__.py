@@ -1,0 +1,1 @@
+"""The Gradio demo of the two conditional VAEs: `python -m demo`."""

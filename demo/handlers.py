@@ -1,0 +1,289 @@
+"""The demo's handlers: small functions from what a visitor (or an API caller) sends to what the page shows.
+
+Each takes the model it needs as an argument, checks its inputs, and calls cvae for everything numerical, so
+it can be tested without a browser. A user's mistake raises gr.Error with a message for that user.
+"""
+import json
+import math
+import random
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+
+from cvae.models import Y_DIM, one_hot
+from cvae.preprocess import ImageError, open_image, to_grid_image, to_mnist_image
+
+Z_LIMIT = 3.0               # the sliders' range: the prior N(0, I) puts almost all of its mass within +-3
+DEFAULT_SIZE = 280          # the big picture's edge in px: 28 x 10, so every model pixel is a 10 x 10 block
+MIN_SIZE, MAX_SIZE = 28, 1024
+GRID_SAMPLES, MAX_GRID_SAMPLES = 64, 256
+MORPH_FRAMES, MAX_MORPH_FRAMES = 10, 32
+CLASSIFY_SAMPLES = 8        # p(y|x,z) averaged over this many prior draws of z ...
+CLASSIFY_SEED = 0           # ... always the same ones, so a drawing gets the same answer every time
+MAX_Z_TEXT = 20_000         # characters of an API caller's z; far more than 64 numbers need
+BLANK_MESSAGE = "draw a digit"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checking what a visitor or API caller sends
+
+def check_digit(digit):
+    """0..9 as an int, from an int, a whole float or a digit string; else gr.Error."""
+    if isinstance(digit, str) and digit.strip().isdigit():
+        digit = int(digit.strip())
+    if isinstance(digit, bool) or not isinstance(digit, (int, float)) or not math.isfinite(digit) \
+            or int(digit) != digit or not 0 <= digit <= 9:
+        raise gr.Error(f"The digit must be a whole number from 0 to 9, got {digit!r}.")
+    return int(digit)
+
+
+def check_z(values, z_dim):
+    """A list of z_dim finite numbers -> a (1, z_dim) float tensor, clamped to the sliders' range.
+    Out-of-range numbers are clamped (the picture stays meaningful); NaN, inf and wrong lengths are refused."""
+    if values is None:
+        values = []
+    values = list(values)
+    if len(values) == 0:
+        return torch.zeros(1, z_dim)
+    if len(values) != z_dim:
+        raise gr.Error(f"z needs {z_dim} numbers (one per latent dimension), got {len(values)}.")
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                raise gr.Error(f"z[{i}] must be a number, got {v!r}.") from None
+        if not math.isfinite(v):
+            raise gr.Error(f"z[{i}] must be a finite number, got {v!r}.")
+        out.append(min(Z_LIMIT, max(-Z_LIMIT, float(v))))
+    return torch.tensor([out], dtype=torch.float32)
+
+
+def parse_z_text(text, z_dim):
+    """An API caller's z: a JSON list or comma/space-separated numbers; empty means all zeros."""
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        return check_z(text, z_dim)
+    text = text.strip()
+    if len(text) > MAX_Z_TEXT:
+        raise gr.Error(f"z is too long; send {z_dim} numbers.")
+    if not text:
+        return torch.zeros(1, z_dim)
+    if text.startswith("["):
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise gr.Error(f"z is not a valid JSON list of numbers ({e.msg}).") from None
+        if not isinstance(values, list):
+            raise gr.Error("z must be a list of numbers.")
+    else:
+        values = [v for v in text.replace(",", " ").split()]
+    return check_z(values, z_dim)
+
+
+def check_size(size):
+    if isinstance(size, bool) or not isinstance(size, (int, float)) or not math.isfinite(size) \
+            or int(size) != size or not MIN_SIZE <= size <= MAX_SIZE:
+        raise gr.Error(f"The size must be a whole number of pixels from {MIN_SIZE} to {MAX_SIZE}, got {size!r}.")
+    return int(size)
+
+
+def check_count(n, limit, what):
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or not math.isfinite(n) or int(n) != n \
+            or not 1 <= n <= limit:
+        raise gr.Error(f"The number of {what} must be from 1 to {limit}, got {n!r}.")
+    return int(n)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pictures
+
+def enlarge(image, size):
+    """A (28, 28) tensor in [0, 1] or a PIL image -> PIL "L" of size x size with hard pixel edges (nearest
+    neighbour): the model's pixels shown as crisp blocks, never smoothed into a blur."""
+    if isinstance(image, torch.Tensor):
+        image = Image.fromarray((image.detach().cpu().clamp(0, 1) * 255).round().byte().numpy(), mode="L")
+    if isinstance(size, int):
+        size = (size, size)
+    return image.resize(size, Image.NEAREST)
+
+
+def enlarge_by(image, factor):
+    return image.resize((image.width * factor, image.height * factor), Image.NEAREST)
+
+
+def generate_picture(generator, digit, z, size=DEFAULT_SIZE):
+    """Model 1's picture of `digit` at latent point `z` (a list of numbers), size x size px."""
+    digit, size = check_digit(digit), check_size(size)
+    z = check_z(z, generator.z_dim) if not isinstance(z, torch.Tensor) else z
+    return enlarge(generator.draw(z, [digit])[0], size)
+
+
+def digits_strip(generator, z, factor=3):
+    """The same z drawn as all ten digits, side by side: z is the style, y the digit."""
+    z = check_z(z, generator.z_dim) if not isinstance(z, torch.Tensor) else z
+    images = generator.draw(z.expand(Y_DIM, -1), list(range(Y_DIM)))
+    return enlarge_by(to_grid_image(images, nrow=Y_DIM), factor)
+
+
+def random_z(generator, seed=None):
+    """A draw from the prior N(0, I), clamped to the sliders' range and rounded, as a list of floats."""
+    seed = random.randrange(2**31) if seed is None else int(seed)
+    g = torch.Generator(device=generator.device).manual_seed(seed)
+    z = generator.sample_z(1, g)[0].clamp(-Z_LIMIT, Z_LIMIT).cpu()
+    return [round(v, 2) for v in z.tolist()]  # what a slider shows and can be set to
+
+
+def sample_grid(generator, digit, n=GRID_SAMPLES, seed=None, factor=2):
+    """n samples of `digit` with z from the prior, as an 8-wide grid."""
+    digit, n = check_digit(digit), check_count(n, MAX_GRID_SAMPLES, "samples")
+    seed = random.randrange(2**31) if seed is None else int(seed)
+    z = generator.sample_z(n, torch.Generator(device=generator.device).manual_seed(seed))
+    return enlarge_by(to_grid_image(generator.draw(z, [digit] * n), nrow=8), factor)
+
+
+def morph_digits(generator, z, from_digit, to_digit, frames=MORPH_FRAMES, factor=3):
+    """One style z, its label sliding from one digit to another: a strip of `frames` pictures."""
+    a, b = check_digit(from_digit), check_digit(to_digit)
+    frames = check_count(frames, MAX_MORPH_FRAMES, "frames")
+    z = check_z(z, generator.z_dim) if not isinstance(z, torch.Tensor) else z
+    t = torch.linspace(0, 1, frames)[:, None]
+    weights = (1 - t) * one_hot([a]) + t * one_hot([b])
+    images = generator.draw(z.expand(frames, -1), weights)
+    return enlarge_by(to_grid_image(images, nrow=frames), factor)
+
+
+def morph_z(generator, digit, z_from, z_to, frames=MORPH_FRAMES, factor=3):
+    """One digit, its style sliding in a straight line from z_from to z_to."""
+    digit = check_digit(digit)
+    frames = check_count(frames, MAX_MORPH_FRAMES, "frames")
+    z0, z1 = check_z(z_from, generator.z_dim), check_z(z_to, generator.z_dim)
+    t = torch.linspace(0, 1, frames)[:, None]
+    images = generator.draw((1 - t) * z0 + t * z1, [digit] * frames)
+    return enlarge_by(to_grid_image(images, nrow=frames), factor)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading a drawing or an upload
+
+def read_upload(path):
+    """An uploaded file -> a PIL image; a file that is not a usable image -> gr.Error saying why."""
+    if not path:
+        return None
+    try:
+        return open_image(path)
+    except ImageError as e:  # the message names the server's copy of the file: show the visitor its name only
+        message = str(e).replace(str(path), Path(path).name)
+        raise gr.Error(f"That upload cannot be used: {message}.") from None
+
+
+def upload_path(value):
+    """The path in an upload event's value: a str, or the FileData dict that gradio passes when the event skips
+    preprocessing (it does, so that a broken image reaches open_image and gets a clear message)."""
+    if isinstance(value, dict):
+        return value.get("path")
+    return value or None
+
+
+def to_model_input(image):
+    """Any picture (a Sketchpad value, a PIL image, an array) -> (28, 28) tensor, or None when blank.
+    A tensor is taken to be that already."""
+    if image is None or isinstance(image, torch.Tensor):
+        return image
+    try:
+        return to_mnist_image(image)
+    except ImageError as e:
+        raise gr.Error(f"That image cannot be used: {e}.") from None
+
+
+def classify(classifier, image):
+    """-> (label, seen): `label` is {digit: probability} for gr.Label, or BLANK_MESSAGE when there is no ink;
+    `seen` is the 28 x 28 image the model was given, enlarged, or None. `image` is any picture, or the
+    (28, 28) tensor that to_model_input made of one."""
+    x = to_model_input(image)
+    if x is None:
+        return BLANK_MESSAGE, None
+    g = torch.Generator(device=classifier.device).manual_seed(CLASSIFY_SEED)
+    probs = classifier.predict_probs(x[None], samples=CLASSIFY_SAMPLES, generator=g)[0].cpu()
+    return {str(d): float(p) for d, p in enumerate(probs)}, enlarge(x, DEFAULT_SIZE)
+
+
+def predicted_digit(label):
+    return int(max(label, key=label.get)) if isinstance(label, dict) else None
+
+
+def style_strip(generator, image, digit):
+    """Style transfer: z = the mean of q(z|x, y) from model 1's encoder, drawn as all ten digits."""
+    x = to_model_input(image)
+    if x is None or digit is None:
+        return None
+    z = generator.encode(x[None], [check_digit(digit)])
+    return digits_strip(generator, z)
+
+
+def read_digit(classifier, generator, image):
+    """What the Draw tab shows for a picture: (label, seen image, style strip)."""
+    x = to_model_input(image)
+    if x is None:
+        return BLANK_MESSAGE, None, None
+    label, seen = classify(classifier, x)
+    return label, seen, style_strip(generator, x, predicted_digit(label))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training progress as the Train tab shows it
+
+MAX_PLOT_POINTS = 400
+WAITING_MESSAGE = "Waiting for another visitor's training to finish…"
+
+
+def progress_text(snap):
+    """One line about a training job's state, from TrainingJob.snapshot()."""
+    status = snap["status"]
+    kind = snap["kind"]
+    if status == "starting":
+        return f"Loading data and building a fresh {kind}…"
+    where = (f"epoch {snap['epoch']}/{snap['epochs']} · step {snap['step']}/{snap['steps']}"
+             if snap["epoch"] else "")
+    speed = f" · {snap['images_per_s']:,.0f} images/s" if snap["images_per_s"] else ""
+    loss = f" · loss {snap['loss']:.3f}" if snap["loss"] is not None else ""
+    if status == "running":
+        return f"**Training the {kind}:** {where}{speed}{loss} · {snap['seconds']:.0f} s"
+    if status == "done":
+        return (f"**Finished** training the {kind} ({snap['run_id']}) in {snap['seconds']:.0f} s{speed}. "
+                "Use it in this session, or save it.")
+    if status == "stopped":
+        return f"**Stopped** at {where or 'the start'}. This session keeps the model it had."
+    return f"**Training failed:** {snap['error']}"
+
+
+def loss_frame(snap):
+    """The loss curve as a DataFrame (step, loss), thinned to at most MAX_PLOT_POINTS points."""
+    losses = snap["losses"]
+    if len(losses) > MAX_PLOT_POINTS:
+        idx = np.linspace(0, len(losses) - 1, MAX_PLOT_POINTS).round().astype(int)
+        losses = [losses[i] for i in idx]
+    # Typed columns, also when empty: the plot takes a column of objects for categories, not numbers.
+    return pd.DataFrame({"step": np.array([s for s, _ in losses], dtype=np.int64),
+                         "loss": np.array([v for _, v in losses], dtype=np.float64)})
+
+
+def history_frame(history):
+    """Per-epoch metrics as a table; the classifier's has its train and test accuracy."""
+    rows = []
+    for m in history:
+        row = {"epoch": m["epoch"], "train loss": round(m["train_loss"], 3), "test loss": round(m["test_loss"], 3)}
+        if "test_accuracy" in m:
+            row["train accuracy"] = round(m["train_accuracy"], 4)
+            row["test accuracy"] = round(m["test_accuracy"], 4)
+        row["seconds"] = round(m["seconds"], 1)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["epoch", "train loss", "test loss", "train accuracy", "test accuracy",
+                                       "seconds"] if any("test_accuracy" in m for m in history)
+                        else ["epoch", "train loss", "test loss", "seconds"])

@@ -1,0 +1,67 @@
+"""Shared fixtures of the demo's tests: the shipped models, a runner on the bundled MNIST sample (small and fast,
+whatever CVAE_DATA_DIR says), a drawn "1", and one served app for the API and browser tests."""
+import os
+import socket
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: before gradio is imported
+
+import pytest  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
+
+from demo.training import limit_threads  # noqa: E402
+
+limit_threads()  # as the server does: torch leaves a core free (and the tests stay light on a busy machine)
+
+
+@pytest.fixture(scope="session")
+def models():
+    """The shipped generator and classifier (CVAE_WEIGHTS points elsewhere, e.g. at stand-ins)."""
+    from cvae.weights import WEIGHTS_DIR, WeightsError
+    from demo.app import load_shipped
+    folder = Path(os.environ.get("CVAE_WEIGHTS") or WEIGHTS_DIR)
+    try:
+        return load_shipped(folder, "cpu")
+    except WeightsError as e:
+        pytest.fail(f"the demo's tests need trained weights in {folder} ({e}); train them with "
+                    "`python -m cvae train`, or set CVAE_WEIGHTS to a folder that has them")
+
+
+@pytest.fixture(scope="session")
+def runner(models):
+    from cvae.data import load_sample
+    from demo.training import TrainingRunner
+    generator, classifier = models
+    return TrainingRunner("cpu", templates={"generator": generator, "classifier": classifier},
+                          load_data=load_sample)
+
+
+@pytest.fixture(scope="session")
+def drawn_one():
+    """A "1" as a person draws it on the 800 x 800 Sketchpad: a thick black vertical stroke on white."""
+    image = Image.new("RGB", (800, 800), "white")
+    ImageDraw.Draw(image).line([(410, 140), (395, 660)], fill="black", width=48)
+    return image
+
+
+@pytest.fixture(scope="session")
+def served_app(models, runner, tmp_path_factory):
+    """The app served in this process on a free port; yields (url, runs folder). Closed at the end."""
+    from demo.app import build_app, launch
+    runs = tmp_path_factory.mktemp("runs")
+    generator, classifier = models
+    app = build_app(generator, classifier, runner=runner, runs_dir=runs)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _, url, _ = launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield url, runs
+    finally:
+        app.close()
+
+
+def pytest_configure(config):
+    # gradio 6.31's queue calls pandas options that pandas 3 deprecates: gradio's to fix, not noise to read here.
+    for message in ("'future.no_silent_downcasting' is deprecated", "The copy keyword is deprecated"):
+        config.addinivalue_line("filterwarnings", f"ignore:{message}")

@@ -1,0 +1,260 @@
+"""The demo's handlers called directly, as the page calls them: pictures, reading digits, training, saving."""
+import io
+import math
+import struct
+import time
+import zlib
+
+import gradio as gr
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cvae.weights import load_weights
+from demo import handlers as h
+from demo.training import check_training_settings, run_name, save_run
+
+
+@pytest.fixture(scope="module")
+def generator(models):
+    return models[0]
+
+
+@pytest.fixture(scope="module")
+def classifier(models):
+    return models[1]
+
+
+def blocks_are_flat(image, block):
+    """Every block x block tile is one grey level: nearest-neighbour enlargement, no smoothing."""
+    a = np.asarray(image)
+    tiles = a.reshape(a.shape[0] // block, block, a.shape[1] // block, block)
+    return bool((tiles.max(axis=(1, 3)) == tiles.min(axis=(1, 3))).all())
+
+
+# --- Generate ---------------------------------------------------------------------------------------------------
+
+def test_generate_picture_is_large_sharp_and_of_the_asked_size(generator):
+    zero = [0.0] * generator.z_dim
+    picture = h.generate_picture(generator, 3, zero)
+    assert picture.size == (280, 280) and picture.mode == "L"
+    assert blocks_are_flat(picture, 10)
+    assert np.ptp(np.asarray(picture)) > 64  # a digit is drawn, not a flat field
+    for size in (28, 100, 1024):
+        assert h.generate_picture(generator, 3, zero, size).size == (size, size)
+
+
+def test_zero_and_random_z(generator):
+    z = h.random_z(generator, seed=1)
+    assert len(z) == generator.z_dim and all(-h.Z_LIMIT <= v <= h.Z_LIMIT for v in z)
+    assert z == h.random_z(generator, seed=1) and z != h.random_z(generator, seed=2)
+    zero = h.generate_picture(generator, 5, [0.0] * generator.z_dim)
+    assert np.abs(np.asarray(zero, float) - np.asarray(h.generate_picture(generator, 5, z), float)).mean() > 1
+    # An empty z means zeros (the API's default).
+    assert torch.equal(h.parse_z_text("", generator.z_dim), torch.zeros(1, generator.z_dim))
+
+
+def test_out_of_range_z_is_clamped_to_the_sliders_range(generator):
+    big = h.generate_picture(generator, 2, [100.0] + [0.0] * (generator.z_dim - 1))
+    at_limit = h.generate_picture(generator, 2, [h.Z_LIMIT] + [0.0] * (generator.z_dim - 1))
+    assert np.array_equal(np.asarray(big), np.asarray(at_limit))
+
+
+def test_grid_of_64_strip_of_ten_and_morphs(generator):
+    grid = h.sample_grid(generator, 7, seed=0)
+    assert grid.size == ((8 * 30 + 2) * 2,) * 2  # 8 x 8 tiles of 28 px with 2 px gaps, doubled
+    assert np.array_equal(np.asarray(grid), np.asarray(h.sample_grid(generator, 7, seed=0)))
+    z = [0.0] * generator.z_dim
+    strip = h.digits_strip(generator, z)
+    assert strip.size == ((10 * 30 + 2) * 3, 32 * 3)
+    morph = h.morph_digits(generator, z, 1, 7)
+    assert morph.size == ((h.MORPH_FRAMES * 30 + 2) * 3, 32 * 3)
+    # Tile i spans (2 + 30 i) * 3 ... + 84 px across; rows 6 ... 90.
+    frames = np.asarray(morph)[6:90, 6:6 + 90 * h.MORPH_FRAMES].reshape(84, h.MORPH_FRAMES, 90)[:, :, :84]
+    assert np.abs(frames[:, 0].astype(float) - frames[:, -1]).mean() > 5  # a 1 ends as a 7
+    assert h.morph_z(generator, 4, z, h.random_z(generator, seed=3)).size == morph.size
+
+
+@pytest.mark.parametrize("digit", [10, -1, 3.5, "x", None, float("nan"), True])
+def test_a_digit_outside_0_to_9_is_refused(generator, digit):
+    with pytest.raises(gr.Error, match="digit"):
+        h.generate_picture(generator, digit, [0.0] * generator.z_dim)
+
+
+@pytest.mark.parametrize("z", ["nan" + ",0" * 15, "inf" + ",0" * 15, "1,2,3", "[1, 2", '{"a": 1}', "a,b",
+                               "0," * 5000 + "0"])
+def test_bad_z_is_refused_with_a_message(generator, z):
+    with pytest.raises(gr.Error) as e:
+        h.parse_z_text(z, generator.z_dim)
+    assert "z" in str(e.value.message)
+
+
+def test_z_text_forms(generator):
+    n = generator.z_dim
+    assert h.parse_z_text(", ".join(["0.5"] * n), n).shape == (1, n)
+    assert h.parse_z_text(str([0.5] * n), n).tolist() == [[0.5] * n]
+
+
+@pytest.mark.parametrize("size", [0, 27, 1025, 10**9, float("inf"), 100.5])
+def test_bad_sizes_and_counts_are_refused(generator, size):
+    with pytest.raises(gr.Error, match="size"):
+        h.generate_picture(generator, 3, [0.0] * generator.z_dim, size)
+    with pytest.raises(gr.Error, match="samples"):
+        h.sample_grid(generator, 3, n=10_000)
+
+
+# --- Draw -------------------------------------------------------------------------------------------------------
+
+def test_a_drawn_one_reads_as_1(classifier, generator, drawn_one):
+    label, seen = h.classify(classifier, drawn_one)
+    assert h.predicted_digit(label) == 1, label
+    assert math.isclose(sum(label.values()), 1, rel_tol=1e-4)
+    assert seen.size == (280, 280) and blocks_are_flat(seen, 10)
+    assert label == h.classify(classifier, drawn_one)[0]  # fixed prior draws: the same answer every time
+    # As the Sketchpad sends it: a dict with the composite (ink on transparency in RGBA mode).
+    rgba = np.zeros((800, 800, 4), np.uint8)
+    rgba[..., 3] = 255 - np.asarray(drawn_one.convert("L"))
+    label, seen, style = h.read_digit(classifier, generator, {"background": None, "layers": [], "composite": rgba})
+    assert h.predicted_digit(label) == 1
+    assert style.size == ((10 * 30 + 2) * 3, 32 * 3)
+
+
+def test_a_blank_canvas_asks_for_a_digit(classifier, generator):
+    white = np.full((800, 800, 3), 255, np.uint8)
+    assert h.classify(classifier, white) == (h.BLANK_MESSAGE, None)
+    assert h.read_digit(classifier, generator, {"background": white, "layers": [], "composite": None}) == \
+        (h.BLANK_MESSAGE, None, None)
+    assert h.read_digit(classifier, generator, None) == (h.BLANK_MESSAGE, None, None)
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "I;16", "P", "LA", "RGBA", "1", "F"])
+def test_uploads_in_any_image_mode_are_read(classifier, drawn_one, tmp_path, mode):
+    grey = drawn_one.convert("L")
+    if mode == "I;16":
+        image = Image.fromarray(np.asarray(grey).astype(np.uint16) * 257)
+    elif mode == "LA":
+        image = Image.merge("LA", (grey, Image.new("L", grey.size, 255)))
+    else:
+        image = drawn_one.convert(mode)
+    path = tmp_path / ("one.tiff" if mode in ("CMYK", "F") else "one.png")
+    image.save(path)
+    label, _ = h.classify(classifier, h.read_upload(str(path)))
+    assert h.predicted_digit(label) == 1, (mode, label)
+
+
+def png_claiming(width, height):
+    """A tiny PNG whose header says width x height: a decompression bomb that costs nothing to make."""
+    data = io.BytesIO()
+    Image.new("L", (8, 8)).save(data, "PNG")
+    raw = bytearray(data.getvalue())
+    raw[16:24] = struct.pack(">II", width, height)
+    raw[29:33] = struct.pack(">I", zlib.crc32(bytes(raw[12:29])))
+    return bytes(raw)
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"hello, not a picture", "could not be read as an image"),
+    ("truncated", "could not be read as an image"),
+    (png_claiming(20000, 20000), "too large"),
+])
+def test_bad_uploads_get_a_clear_message(drawn_one, tmp_path, content, message):
+    path = tmp_path / "upload.png"
+    if content == "truncated":
+        drawn_one.save(path)
+        content = path.read_bytes()[:400]
+    path.write_bytes(content)
+    with pytest.raises(gr.Error, match=message) as e:
+        h.read_upload(str(path))
+    assert str(tmp_path) not in e.value.message  # names the file, not the server's folders
+
+
+# --- Train ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("settings,word", [
+    (("generator", 10**6, 128, 1e-3, 512), "number of epochs"),
+    (("generator", 1, 0, 1e-3, 512), "batch size"),
+    (("generator", 1, 128, 0.0, 512), "learning rate"),
+    (("generator", 1, 128, -1.0, 512), "learning rate"),
+    (("generator", 1, 128, float("nan"), 512), "learning rate"),
+    (("generator", 1, 128, 1e-3, 4001), "training-set size"),
+    (("generator", 1, 128, 1e-3, 0), "training-set size"),
+    (("judge", 1, 128, 1e-3, 512), "model"),
+    (("generator", None, 128, 1e-3, 512), "epochs"),
+    (("generator", 1.5, 128, 1e-3, 512), "whole number"),
+])
+def test_training_settings_out_of_range_are_refused(settings, word):
+    with pytest.raises(gr.Error, match=word):
+        check_training_settings(*settings, available=4000)
+
+
+def start_job(runner, settings, owner="test"):
+    """Start a job as soon as the server's one training slot is free (another test may be finishing one)."""
+    job = runner.start_when_free(settings, owner=owner, timeout=60)
+    assert job is not None, "the training slot stayed busy"
+    return job
+
+
+def wait_done(job, timeout=60):
+    assert job.wait(timeout), f"training did not end within {timeout} s"
+    return job.snapshot()
+
+
+def test_train_one_epoch_on_a_small_subset(runner, tmp_path):
+    settings = check_training_settings("generator", 1, 128, 1e-3, 512, len(runner.data().x_train))
+    start = time.monotonic()
+    job = start_job(runner, settings)
+    assert runner.start(settings, owner="someone else") is None  # one training at a time
+    snap = wait_done(job)
+    assert snap["status"] == "done", snap["error"]
+    print(f"one epoch of 512 images: {time.monotonic() - start:.1f} s")
+    assert len(snap["history"]) == 1 and snap["history"][0]["epoch"] == 1
+    assert snap["step"] == snap["steps"] == 4 and len(snap["losses"]) == 4
+    assert snap["images_per_s"] > 0 and snap["preview"] is not None
+    assert job.model is not None and not job.model.training
+    assert job.model.z_dim == runner.templates["generator"].z_dim  # fits the page's sliders
+    result = job.result()
+    assert result["run_id"] == job.run_id and result["history"][0]["test_loss"] > 0
+    assert "Finished" in h.progress_text(snap) and list(h.loss_frame(snap).columns) == ["step", "loss"]
+
+    folder = save_run(job, tmp_path / "runs", "my first run")
+    assert folder == (tmp_path / "runs" / "my-first-run").resolve()
+    loaded = load_weights(folder, "generator")
+    assert loaded.metadata["run_id"] == job.run_id
+    with pytest.raises(gr.Error, match="already"):
+        save_run(job, tmp_path / "runs", "my-first-run")
+
+
+def test_classifier_training_reports_accuracy(runner):
+    job = start_job(runner, check_training_settings("classifier", 1, 128, 1e-3, 256, 4000))
+    snap = wait_done(job)
+    assert snap["status"] == "done", snap["error"]
+    table = h.history_frame(snap["history"])
+    assert {"train accuracy", "test accuracy"} <= set(table.columns) and len(table) == 1
+
+
+def test_stop_ends_training_within_a_second_and_keeps_no_model(runner):
+    job = start_job(runner, check_training_settings("generator", 5, 64, 1e-3, 4000, 4000), owner="visitor")
+    deadline = time.monotonic() + 30
+    while job.snapshot()["step"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not runner.stop(owner="another visitor")  # only the visitor who started it can stop it
+    asked = time.monotonic()
+    assert runner.stop(owner="visitor")
+    snap = wait_done(job, timeout=10)
+    print(f"stopped after {time.monotonic() - asked:.2f} s")
+    assert time.monotonic() - asked < 2.0
+    assert snap["status"] == "stopped" and job.model is None
+    assert "Stopped" in h.progress_text(snap)
+    assert not runner.busy  # the slot is free again
+
+
+@pytest.mark.parametrize("name", ["", "../escape", "a/b", "a\\b", ".hidden", "..", "x" * 65, "naïve"])
+def test_run_names_that_could_leave_runs_are_refused(name):
+    with pytest.raises(gr.Error, match="Name the run"):
+        run_name(name)
+
+
+def test_saving_needs_a_finished_model(tmp_path):
+    with pytest.raises(gr.Error, match="no finished training"):
+        save_run(None, tmp_path, "x")
