@@ -25,7 +25,7 @@ def add_common(p):
 
 
 def cmd_train(args):
-    if args.model != "judge" and Path(args.out).resolve() == WEIGHTS_DIR and not args.overwrite_shipped:
+    if Path(args.out).resolve() == WEIGHTS_DIR and not args.overwrite_shipped:
         raise SystemExit(f"refusing to write into the shipped weights folder {WEIGHTS_DIR}; "
                          "pass --overwrite-shipped to replace them on purpose")
     device = pick_device(args.device)

@@ -7,8 +7,11 @@ Model 2 (classifier): p(y|x,z) Categorical, q(z|x,y) Normal, p(z) = N(0, I).
 Both minimise  KL(q(z|x,y) || p(z)) - E_q[log p(.|.)]  (see `elbo_loss`).
 
 Two architectures: "mlp", the write-up's reference (784+10 -> 512 -> 512 -> loc, softplus scale; Z=64),
-and "conv", the shipped default: small conv nets with a small z, where y enters the generator at every
-stage so that a z drawn from the prior cannot overrule the digit asked for.
+and "conv", the shipped default, Z=16 so that every latent dimension shows on a slider:
+- model 1: an MLP encoder whose last layer is the digit's own (`ClassLinear`), and a conv decoder whose first
+  layer is the digit's own and which sees y again at 7 x 7 and 14 x 14, so that a z drawn from the prior
+  cannot overrule the digit asked for;
+- model 2: a LeNet-sized CNN for p(y|x,z) (trained with augmentation towards drawn digits), an MLP encoder.
 """
 import torch
 from torch import nn

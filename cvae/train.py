@@ -15,7 +15,7 @@ from .models import CVAE, one_hot
 # for the classifier, augmentation towards drawn digits.
 DEFAULTS = {
     "mlp": {"epochs": 10, "batch_size": 128, "lr": 1e-3, "schedule": "constant", "augment": False},
-    "conv": {"epochs": 12, "batch_size": 128, "lr": 2e-3, "schedule": "cosine", "augment": True},
+    "conv": {"epochs": 15, "batch_size": 128, "lr": 2e-3, "schedule": "cosine", "augment": True},
 }
 LIMITS = {"epochs": (1, 200), "batch_size": (1, 4096), "lr": (1e-6, 1.0)}
 
