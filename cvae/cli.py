@@ -44,7 +44,7 @@ def cmd_train(args):
 
     if args.model == "judge":
         from .judge import train_judge
-        settings = {"epochs": args.epochs or 4}
+        settings = {"epochs": args.epochs or 8, "schedule": "cosine"}
         model, history = train_judge(data, epochs=settings["epochs"], seed=args.seed)
     else:
         model = new_model(args.model, args.arch, z_dim=args.z_dim).to(device)

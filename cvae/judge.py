@@ -32,11 +32,13 @@ class Judge(nn.Module):
         return torch.cat([self(x[i:i + batch_size].to(dev)).argmax(-1) for i in range(0, len(x), batch_size)])
 
 
-def train_judge(data, epochs=4, batch_size=128, lr=1e-3, seed=0):
+def train_judge(data, epochs=8, batch_size=128, lr=1e-3, seed=0):
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     judge = Judge().to(data.x_train.device)
     opt = torch.optim.Adam(judge.parameters(), lr=lr)
+    steps = -(-len(data.x_train) // batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * steps)
     history = []
     for epoch in range(1, epochs + 1):
         judge.train()
@@ -45,6 +47,7 @@ def train_judge(data, epochs=4, batch_size=128, lr=1e-3, seed=0):
             opt.zero_grad()
             loss.backward()
             opt.step()
+            schedule.step()
         acc = (judge.predict(data.x_test) == data.y_test).float().mean().item()
         history.append({"epoch": epoch, "test_accuracy": acc})
         print(f"judge epoch {epoch}: test accuracy {acc:.4f}", flush=True)

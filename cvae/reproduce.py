@@ -55,11 +55,22 @@ def reproduce(out, data, epochs=10, seed=0):
         f"{m['epoch']},{m['train_accuracy']:.4f},{m['test_accuracy']:.4f}\n" for m in cls_history))
     plot_accuracy(cls_history, out / "classifier_accuracy.png")
     summary = {"data": data.source, "epochs": epochs, "seed": seed, "generator": gen_history,
-               "classifier": cls_history}
+               "classifier": cls_history, **compare_targets(generator, classifier, seed)}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     print("\n".join(lines))
     print(f"wrote the figures to {out}")
     return summary
+
+
+def compare_targets(generator, classifier, seed):
+    """The reference's figures for the shipped models' two other targets (README, Results)."""
+    from .evaluate import drawn_accuracy, generation_accuracy
+    from .weights import WEIGHTS_DIR, load_weights
+    out = {"classifier_drawn_accuracy": drawn_accuracy(classifier, seed=seed)}
+    if (WEIGHTS_DIR / "judge.json").exists():
+        judge = load_weights(WEIGHTS_DIR, "judge", generator.device)
+        out["generator_sample_accuracy"] = generation_accuracy(generator, judge, seed=seed)[0]
+    return out
 
 
 def plot_accuracy(history, path):

@@ -25,7 +25,16 @@ MORPH_FRAMES, MAX_MORPH_FRAMES = 10, 32
 CLASSIFY_SAMPLES = 8        # p(y|x,z) averaged over this many prior draws of z ...
 CLASSIFY_SEED = 0           # ... always the same ones, so a drawing gets the same answer every time
 MAX_Z_TEXT = 20_000         # characters of an API caller's z; far more than 64 numbers need
+MAX_SEED = 2**31 - 1        # a seed of the grid's prior draws: 0 ... MAX_SEED
 BLANK_MESSAGE = "draw a digit"
+
+
+class InputError(gr.Error):
+    """A visitor's or API caller's mistake: shown to them as a gr.Error, without a traceback in the server's log
+    (gradio prints one for every gr.Error unless told not to, and a log full of them hides the real faults)."""
+
+    def __init__(self, message):
+        super().__init__(message, print_exception=False)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -37,7 +46,7 @@ def check_digit(digit):
         digit = int(digit.strip())
     if isinstance(digit, bool) or not isinstance(digit, (int, float)) or not math.isfinite(digit) \
             or int(digit) != digit or not 0 <= digit <= 9:
-        raise gr.Error(f"The digit must be a whole number from 0 to 9, got {digit!r}.")
+        raise InputError(f"The digit must be a whole number from 0 to 9, got {digit!r}.")
     return int(digit)
 
 
@@ -50,16 +59,16 @@ def check_z(values, z_dim):
     if len(values) == 0:
         return torch.zeros(1, z_dim)
     if len(values) != z_dim:
-        raise gr.Error(f"z needs {z_dim} numbers (one per latent dimension), got {len(values)}.")
+        raise InputError(f"z needs {z_dim} numbers (one per latent dimension), got {len(values)}.")
     out = []
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             try:
                 v = float(v)
             except (TypeError, ValueError):
-                raise gr.Error(f"z[{i}] must be a number, got {v!r}.") from None
+                raise InputError(f"z[{i}] must be a number, got {v!r}.") from None
         if not math.isfinite(v):
-            raise gr.Error(f"z[{i}] must be a finite number, got {v!r}.")
+            raise InputError(f"z[{i}] must be a finite number, got {v!r}.")
         out.append(min(Z_LIMIT, max(-Z_LIMIT, float(v))))
     return torch.tensor([out], dtype=torch.float32)
 
@@ -72,16 +81,16 @@ def parse_z_text(text, z_dim):
         return check_z(text, z_dim)
     text = text.strip()
     if len(text) > MAX_Z_TEXT:
-        raise gr.Error(f"z is too long; send {z_dim} numbers.")
+        raise InputError(f"z is too long; send {z_dim} numbers.")
     if not text:
         return torch.zeros(1, z_dim)
     if text.startswith("["):
         try:
             values = json.loads(text)
         except json.JSONDecodeError as e:
-            raise gr.Error(f"z is not a valid JSON list of numbers ({e.msg}).") from None
+            raise InputError(f"z is not a valid JSON list of numbers ({e.msg}).") from None
         if not isinstance(values, list):
-            raise gr.Error("z must be a list of numbers.")
+            raise InputError("z must be a list of numbers.")
     else:
         values = [v for v in text.replace(",", " ").split()]
     return check_z(values, z_dim)
@@ -90,14 +99,24 @@ def parse_z_text(text, z_dim):
 def check_size(size):
     if isinstance(size, bool) or not isinstance(size, (int, float)) or not math.isfinite(size) \
             or int(size) != size or not MIN_SIZE <= size <= MAX_SIZE:
-        raise gr.Error(f"The size must be a whole number of pixels from {MIN_SIZE} to {MAX_SIZE}, got {size!r}.")
+        raise InputError(f"The size must be a whole number of pixels from {MIN_SIZE} to {MAX_SIZE}, got {size!r}.")
     return int(size)
+
+
+def check_seed(seed):
+    """A whole number from 0 to MAX_SEED (a whole float or digit string too); else gr.Error."""
+    if isinstance(seed, str) and seed.strip().isdigit():
+        seed = int(seed.strip())
+    if isinstance(seed, bool) or not isinstance(seed, (int, float)) or not math.isfinite(seed) \
+            or int(seed) != seed or not 0 <= seed <= MAX_SEED:
+        raise InputError(f"The seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
+    return int(seed)
 
 
 def check_count(n, limit, what):
     if isinstance(n, bool) or not isinstance(n, (int, float)) or not math.isfinite(n) or int(n) != n \
             or not 1 <= n <= limit:
-        raise gr.Error(f"The number of {what} must be from 1 to {limit}, got {n!r}.")
+        raise InputError(f"The number of {what} must be from 1 to {limit}, got {n!r}.")
     return int(n)
 
 
@@ -141,9 +160,9 @@ def random_z(generator, seed=None):
 
 
 def sample_grid(generator, digit, n=GRID_SAMPLES, seed=None, factor=2):
-    """n samples of `digit` with z from the prior, as an 8-wide grid."""
+    """n samples of `digit` with z ~ N(0, I) drawn with `seed` (a random one when None), as an 8-wide grid."""
     digit, n = check_digit(digit), check_count(n, MAX_GRID_SAMPLES, "samples")
-    seed = random.randrange(2**31) if seed is None else int(seed)
+    seed = random.randrange(MAX_SEED + 1) if seed is None else check_seed(seed)
     z = generator.sample_z(n, torch.Generator(device=generator.device).manual_seed(seed))
     return enlarge_by(to_grid_image(generator.draw(z, [digit] * n), nrow=8), factor)
 
@@ -180,7 +199,7 @@ def read_upload(path):
         return open_image(path)
     except ImageError as e:  # the message names the server's copy of the file: show the visitor its name only
         message = str(e).replace(str(path), Path(path).name)
-        raise gr.Error(f"That upload cannot be used: {message}.") from None
+        raise InputError(f"That upload cannot be used: {message}.") from None
 
 
 def upload_path(value):
@@ -199,7 +218,7 @@ def to_model_input(image):
     try:
         return to_mnist_image(image)
     except ImageError as e:
-        raise gr.Error(f"That image cannot be used: {e}.") from None
+        raise InputError(f"That image cannot be used: {e}.") from None
 
 
 def classify(classifier, image):

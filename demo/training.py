@@ -11,10 +11,10 @@ import os
 import re
 import threading
 import time
+import traceback
 import uuid
 from pathlib import Path
 
-import gradio as gr
 import torch
 
 from cvae.data import load_mnist
@@ -23,6 +23,8 @@ from cvae.preprocess import to_grid_image
 from cvae.train import LIMITS, Stopped, check_settings, new_model, train
 from cvae.weights import WEIGHTS_DIR, save_weights
 
+from .handlers import InputError
+
 DEFAULTS = {"epochs": 1, "batch_size": 128, "lr": 1e-3, "train_size": 10_000}
 MAX_EPOCHS = 50             # a web visitor holds the server's only training slot: keep a run within reach
 PREVIEW_EVERY_S = 1.0       # the generator's sample grid is redrawn this often during training
@@ -30,16 +32,36 @@ ABANDONED_AFTER_S = 30.0    # no one has looked at the job for this long: its pa
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
+TRAINING_NICE = 10          # the training thread's scheduling priority (Linux): below the requests' (0)
+
+
 def limit_threads():
-    """Leave a core to the other visitors: training and drawing share torch's intra-op thread pool, and a
-    training that took every core would make the sliders lag."""
+    """torch threads for the requests (sliders, drawings, the API): all cores but one. Set once for the process;
+    threads started later (gradio's workers) take it. The training worker sets its own (`training_threads`)."""
     torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+
+
+def training_threads():
+    """torch threads of the training worker: all cores but two, at least one. On 2 cores it trains on one core and
+    leaves the other to the requests and gradio's event loop, so Generate and Draw stay responsive."""
+    return max(1, (os.cpu_count() or 2) - 2)
+
+
+def yield_to_requests():
+    """Called in the training worker, before it trains: its own torch threads (torch.set_num_threads is per thread
+    with OpenMP) and, where the OS allows, a lower scheduling priority for this thread only (Linux: a thread id
+    is a PRIO_PROCESS target), so that a request waiting for a core gets it first."""
+    torch.set_num_threads(training_threads())
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAINING_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the thread count alone has to do
+        pass
 
 
 def check_training_settings(kind, epochs, batch_size, lr, train_size, available):
     """What the Train tab or /train sends -> clean settings, or gr.Error saying what is wrong."""
     if kind not in KINDS:
-        raise gr.Error(f"The model must be one of {', '.join(KINDS)}, got {kind!r}.")
+        raise InputError(f"The model must be one of {', '.join(KINDS)}, got {kind!r}.")
     limits = {"epochs": (1, MAX_EPOCHS), "batch_size": LIMITS["batch_size"], "lr": LIMITS["lr"],
               "train_size": (1, available)}
     names = {"epochs": "number of epochs", "batch_size": "batch size", "lr": "learning rate",
@@ -48,13 +70,13 @@ def check_training_settings(kind, epochs, batch_size, lr, train_size, available)
     for key, v in values.items():
         lo, hi = limits[key]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
-            raise gr.Error(f"The {names[key]} must be between {lo:g} and {hi:g}, got {v!r}.")
+            raise InputError(f"The {names[key]} must be between {lo:g} and {hi:g}, got {v!r}.")
         if key != "lr" and int(v) != v:
-            raise gr.Error(f"The {names[key]} must be a whole number, got {v!r}.")
+            raise InputError(f"The {names[key]} must be a whole number, got {v!r}.")
     try:  # cvae's own check, in case its limits are ever narrower than the page's
         check_settings(epochs, batch_size, lr, int(train_size), available)
     except ValueError as e:
-        raise gr.Error(f"{e}.") from None
+        raise InputError(f"{e}.") from None
     return {"kind": kind, "epochs": int(epochs), "batch_size": int(batch_size), "lr": float(lr),
             "train_size": int(train_size)}
 
@@ -169,6 +191,7 @@ class TrainingRunner:
 
     def _run(self, job):
         try:
+            yield_to_requests()
             data = self.data()
             s = job.settings
             check_settings(s["epochs"], s["batch_size"], s["lr"], s["train_size"], len(data.x_train))
@@ -185,6 +208,7 @@ class TrainingRunner:
                 if job.kind == "generator" and time.monotonic() - last_preview[0] > PREVIEW_EVERY_S:
                     last_preview[0] = time.monotonic()
                     self._draw_preview(job, model, preview_z)
+                time.sleep(0)  # between steps: hand the GIL to a waiting request now, not at the next switch
 
             def on_epoch(metrics):
                 with job._lock:
@@ -204,7 +228,8 @@ class TrainingRunner:
         except Stopped:
             with job._lock:
                 job.status = "stopped"
-        except Exception as e:  # shown on the page; the server goes on serving
+        except Exception as e:  # shown on the page; the server goes on serving, and its log says where
+            traceback.print_exc()
             with job._lock:
                 job.status, job.error = "failed", f"{type(e).__name__}: {e}"
         finally:
@@ -233,7 +258,7 @@ def run_name(name):
     could leave runs/ (separators, '..', a leading dot) is refused rather than rewritten."""
     name = "-".join(str(name or "").split())
     if not RUN_NAME.fullmatch(name) or ".." in name:
-        raise gr.Error("Name the run with letters, digits, '-', '_' or '.' (up to 64, starting with a letter "
+        raise InputError("Name the run with letters, digits, '-', '_' or '.' (up to 64, starting with a letter "
                        "or digit), e.g. my-generator-3-epochs.")
     return name
 
@@ -241,14 +266,14 @@ def run_name(name):
 def save_run(job, runs_dir, name, shipped_dir=WEIGHTS_DIR):
     """Write runs_dir/NAME/KIND.safetensors + KIND.json; never into the shipped weights folder, never over a run."""
     if job is None or job.model is None:
-        raise gr.Error("There is no finished training to save yet.")
+        raise InputError("There is no finished training to save yet.")
     runs_dir = Path(runs_dir).resolve()
     folder = (runs_dir / run_name(name)).resolve()
     shipped = Path(shipped_dir).resolve()
     if folder.parent != runs_dir or folder == shipped or shipped in folder.parents:
-        raise gr.Error("Runs are saved under the runs folder, never into the shipped weights.")
+        raise InputError("Runs are saved under the runs folder, never into the shipped weights.")
     if (folder / f"{job.kind}.json").exists():
-        raise gr.Error(f"A run named {folder.name!r} already has a {job.kind}; choose another name.")
+        raise InputError(f"A run named {folder.name!r} already has a {job.kind}; choose another name.")
     meta = {"run_id": job.run_id, "training": {**job.settings, "data": job.data_source, "device": str(job.device),
                                                "source": "demo"},
             "history": job.history}

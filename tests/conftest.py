@@ -46,7 +46,7 @@ def drawn_one():
 
 @pytest.fixture(scope="session")
 def served_app(models, runner, tmp_path_factory):
-    """The app served in this process on a free port; yields (url, runs folder). Closed at the end."""
+    """The app served in this process on a free port; yields (url, runs folder, the gr.Blocks). Closed at the end."""
     from demo.app import build_app, launch
     runs = tmp_path_factory.mktemp("runs")
     generator, classifier = models
@@ -56,7 +56,7 @@ def served_app(models, runner, tmp_path_factory):
         port = s.getsockname()[1]
     _, url, _ = launch(app, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
     try:
-        yield url, runs
+        yield url, runs, app
     finally:
         app.close()
 

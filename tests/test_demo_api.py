@@ -1,11 +1,22 @@
-"""The named API endpoints, driven with gradio_client against the app served in this process."""
+"""The named API endpoints, driven with gradio_client against the app served in this process; and what the server
+lets through: the queue's limit, the size of uploads, the files it serves, the address it listens on."""
 import json
+import os
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from gradio_client.utils import QueueError
 from PIL import Image
+
+from cvae.weights import WEIGHTS_DIR
+from demo import app as demo_app
+from demo import handlers as h
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +26,7 @@ def client(served_app):
 
 def test_the_api_page_lists_only_the_named_endpoints(client):
     assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == \
-        {"/generate", "/classify", "/train", "/session_models"}
+        {"/generate", "/classify", "/grid", "/train", "/session_models"}
 
 
 @pytest.mark.parametrize("size", [28, 300, 1024])
@@ -54,6 +65,11 @@ def test_classify_of_a_blank_picture_asks_for_a_digit(client, tmp_path):
     ((3, "nan" + ",0" * 15, 280), "/generate", "finite"),
     ((3, "1,2", 280), "/generate", "numbers"),
     ((3, "", 5000), "/generate", "size"),
+    ((12, 0, 64), "/grid", "digit"),
+    ((3, 0, 0), "/grid", "samples"),
+    ((3, 0, h.MAX_GRID_SAMPLES + 1), "/grid", "samples"),
+    ((3, -1, 64), "/grid", "seed"),
+    ((3, 2**40, 64), "/grid", "seed"),
     (("generator", 10**6, 128, 1e-3, 512), "/train", "number of epochs"),
     (("generator", 1, 0, 1e-3, 512), "/train", "batch size"),
     (("generator", 1, 128, -1.0, 512), "/train", "learning rate"),
@@ -65,6 +81,51 @@ def test_bad_inputs_get_a_clean_error_and_the_server_keeps_serving(client, args,
         client.predict(*args, api_name=api_name)
     assert "Traceback" not in str(e.value)
     assert client.predict(api_name="/session_models")["generator"].startswith("shipped")
+
+
+def test_grid_returns_n_samples_of_the_digit_from_the_seed(client, models):
+    path = client.predict(7, 0, 64, api_name="/grid")
+    with Image.open(path) as image:  # the page's grid: 8 x 8 tiles of 28 px, 2 px gaps, doubled
+        assert image.format == "PNG" and image.size == ((8 * 30 + 2) * 2,) * 2
+        pixels = image.tobytes()
+    assert pixels == h.sample_grid(models[0], 7, 64, seed=0).tobytes()  # z ~ N(0, I) drawn with the seed
+    assert Image.open(client.predict(7, 0, 64, api_name="/grid")).tobytes() == pixels
+    assert Image.open(client.predict(7, 1, 64, api_name="/grid")).tobytes() != pixels
+    assert Image.open(client.predict(7, 0, 9, api_name="/grid")).size == ((8 * 30 + 2) * 2, (2 * 30 + 2) * 2)
+
+
+def test_identical_answers_at_once_are_each_a_file_of_their_own(served_app):
+    """gradio names a returned PIL image by its bytes and rewrites that file on every call, so identical answers
+    raced: one request rewrote the file that another was sending (server: h11 "Too little data for declared
+    Content-Length"; client: RemoteProtocolError). The app returns a new file per answer, written once."""
+    clients = [Client(served_app[0], verbose=False, ssl_verify=False) for _ in range(4)]
+
+    def burst(c):
+        return [c.predict(3, "", 280, api_name="/generate") for _ in range(15)]
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        paths = [p for batch in pool.map(burst, clients) for p in batch]
+    contents = {Path(p).read_bytes() for p in paths}
+    assert len(contents) == 1  # every download complete and the same picture
+    with Image.open(paths[0]) as image:
+        assert image.size == (280, 280)
+    # Where the server keeps them: a new file each, in the app's own folder inside gradio's cache.
+    raw = Client(served_app[0], verbose=False, ssl_verify=False, download_files=False)
+    served = [raw.predict(3, "", 280, api_name="/generate") for _ in range(3)]
+    served += [raw.predict(handle_file(paths[0]), api_name="/classify")[1]]
+    names = [Path(f["path"] if isinstance(f, dict) else f.path) for f in served]
+    assert len(set(names)) == len(names) and all(n.parent.name.startswith("cvae-demo-") for n in names)
+
+
+def test_the_pages_pictures_are_files_of_the_app(served_app):
+    config = httpx.get(served_app[0].rstrip("/") + "/config").json()
+    pictures = {c["props"].get("elem_id"): c["props"].get("value") for c in config["components"]
+                if c.get("type") == "image" and c["props"].get("elem_id") in ("picture", "strip", "grid", "morph")}
+    assert set(pictures) == {"picture", "strip", "grid", "morph"}
+    for elem_id, value in pictures.items():
+        assert Path(value["path"]).parent.name.startswith("cvae-demo-"), (elem_id, value)
+        r = httpx.get(value["url"] if value["url"].startswith("http") else served_app[0].rstrip("/") + value["url"])
+        assert r.status_code == 200 and r.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_a_file_that_is_not_an_image_gets_a_clean_error(client, tmp_path):
@@ -140,3 +201,118 @@ def test_a_second_training_waits_for_the_first(served_app, runner):
     assert result_a["status"] == result_b["status"] == "done" and result_a["run_id"] != result_b["run_id"]
     assert first.predict(api_name="/session_models")["classifier"] == result_a["run_id"]
     assert second.predict(api_name="/session_models")["classifier"] == result_b["run_id"]
+
+
+def test_two_visitors_training_one_after_the_other_keep_their_own_models(served_app):
+    a, b, stranger = (Client(served_app[0], verbose=False, ssl_verify=False) for _ in range(3))
+    shipped = stranger.predict(api_name="/session_models")
+    run_a = a.predict("generator", 1, 128, 1e-3, 512, api_name="/train")["run_id"]
+    picture_a = Image.open(a.predict(3, "", 280, api_name="/generate")).tobytes()
+    run_b = b.predict("generator", 1, 128, 1e-3, 256, api_name="/train")["run_id"]  # after a's has finished
+    picture_b = Image.open(b.predict(3, "", 280, api_name="/generate")).tobytes()
+    assert run_a != run_b
+    assert a.predict(api_name="/session_models")["generator"] == run_a
+    assert b.predict(api_name="/session_models")["generator"] == run_b
+    # a still draws with its own model, which b's training did not touch; b with its own.
+    assert Image.open(a.predict(3, "", 280, api_name="/generate")).tobytes() == picture_a != picture_b
+    assert stranger.predict(api_name="/session_models") == shipped
+
+
+def test_stop_ends_a_training_within_a_second_and_the_session_keeps_its_model(served_app, runner):
+    client = Client(served_app[0], verbose=False, ssl_verify=False)
+    kept = client.predict("generator", 1, 128, 1e-3, 256, api_name="/train")["run_id"]
+    picture = Image.open(client.predict(3, "", 280, api_name="/generate")).tobytes()
+    previous = runner.job
+    job = client.submit("generator", 20, 32, 1e-3, 4000, api_name="/train")
+    deadline = time.monotonic() + 30
+    while not (runner.job is not previous and runner.job.snapshot()["step"] >= 2):
+        assert time.monotonic() < deadline, "the training did not start"
+        time.sleep(0.05)
+    running = runner.job
+    assert not runner.stop(owner="someone else")  # only its visitor stops it (the page's Stop passes the session)
+    asked = time.monotonic()
+    assert runner.stop(owner=client.session_hash)
+    assert running.wait(5)
+    took = time.monotonic() - asked
+    print(f"stopped {took:.2f} s after Stop")
+    assert took < 1.5
+    with pytest.raises(AppError, match="stopped"):
+        job.result(timeout=10)
+    assert client.predict(api_name="/session_models")["generator"] == kept
+    assert Image.open(client.predict(3, "", 280, api_name="/generate")).tobytes() == picture
+
+
+def queue_join(http, url, fn_index, session, data):
+    return http.post(f"{url}/gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session,
+                                                           "event_data": None, "trigger_id": None})
+
+
+def test_a_flood_beyond_the_queue_limit_is_refused_politely(served_app, runner):
+    url = served_app[0].rstrip("/")
+    max_size = demo_app.QUEUE_SETTINGS["max_size"]
+    config = httpx.get(f"{url}/config").json()
+    train = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "train")
+    holder, flooder = uuid.uuid4().hex, uuid.uuid4().hex
+    accepted, refused = [], []
+    previous = runner.job
+    with httpx.Client(timeout=30) as http:
+        # A long training holds the one training slot (concurrency 1), so every further /train waits in the queue.
+        assert queue_join(http, url, train, holder, [None, "generator", 50, 32, 1e-3, 4000]).status_code == 200
+        try:
+            deadline = time.monotonic() + 30
+            while runner.job is previous:
+                assert time.monotonic() < deadline, "the long training did not start"
+                time.sleep(0.05)
+            for _ in range(max_size + 3):
+                r = queue_join(http, url, train, flooder, [None, "classifier", 1, 16, 1e-3, 16])
+                (accepted if r.status_code == 200 else refused).append(r)
+            assert len(accepted) == max_size and len(refused) == 3
+            for r in refused:
+                assert r.status_code == 503 and r.json()["detail"].startswith("Queue is full"), r.text
+            with pytest.raises(QueueError, match="Queue is full"):  # every visitor is told so while it is full
+                Client(url, verbose=False, ssl_verify=False).predict(api_name="/session_models")
+        finally:
+            for r in accepted:  # out of the queue again, unrun
+                http.post(f"{url}/gradio_api/cancel", json={"session_hash": flooder, "fn_index": train,
+                                                            "event_id": r.json()["event_id"]})
+            runner.stop()
+    deadline = time.monotonic() + 30
+    while runner.busy:
+        assert time.monotonic() < deadline, "the long training did not stop"
+        time.sleep(0.1)
+    time.sleep(1)
+    assert not runner.busy  # none of the flood's trainings ran
+    assert Client(url, verbose=False, ssl_verify=False).predict(api_name="/session_models")["generator"] \
+        .startswith("shipped")
+
+
+def test_the_server_listens_on_127_0_0_1_unless_told_otherwise(monkeypatch, served_app):
+    import inspect
+
+    from demo.__main__ import parse_args
+    monkeypatch.delenv("CVAE_HOST", raising=False)
+    assert parse_args([]).host == "127.0.0.1"
+    assert parse_args(["--host", "0.0.0.0"]).host == "0.0.0.0"
+    assert inspect.signature(demo_app.launch).parameters["host"].default == "127.0.0.1"
+    assert served_app[2].server_name == "127.0.0.1"
+    assert demo_app.LAUNCH_SETTINGS["share"] is False
+
+
+def test_uploads_over_the_size_limit_are_refused(served_app):
+    assert demo_app.LAUNCH_SETTINGS["max_file_size"] == "10mb"
+    assert served_app[2].max_file_size == 10 * 1024 * 1024
+    url = served_app[0].rstrip("/") + "/gradio_api/upload"
+    too_big = httpx.post(url, files={"files": ("big.png", b"\0" * (10 * 1024 * 1024 + 1024), "image/png")})
+    assert too_big.status_code == 413 and "maximum allowed size" in too_big.text
+    assert httpx.post(url, files={"files": ("small.png", b"\0" * 1024, "image/png")}).status_code == 200
+
+
+@pytest.mark.parametrize("path", [
+    "/etc/passwd", "../../../../../etc/passwd", "weights/generator.safetensors", "weights/classifier.json",
+    str(WEIGHTS_DIR / "generator.safetensors"), "demo/app.py", str(Path(demo_app.__file__)), "/proc/self/environ",
+    os.path.expanduser("~/.bashrc"),
+])
+def test_no_file_beyond_the_apps_own_is_served(served_app, path):
+    r = httpx.get(served_app[0].rstrip("/") + "/gradio_api/file=" + path)
+    assert r.status_code in (403, 404), (path, r.status_code)
+    assert b"root:" not in r.content and b"import gradio" not in r.content

@@ -1,9 +1,13 @@
 """The demo's handlers called directly, as the page calls them: pictures, reading digits, training, saving."""
 import io
+import json
 import math
+import os
 import struct
+import sys
 import time
 import zlib
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -11,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cvae.weights import load_weights
+from cvae.weights import WEIGHTS_DIR, load_weights, sha256
 from demo import handlers as h
 from demo.training import check_training_settings, run_name, save_run
 
@@ -102,6 +106,37 @@ def test_bad_sizes_and_counts_are_refused(generator, size):
         h.generate_picture(generator, 3, [0.0] * generator.z_dim, size)
     with pytest.raises(gr.Error, match="samples"):
         h.sample_grid(generator, 3, n=10_000)
+
+
+@pytest.mark.parametrize("seed", [-1, h.MAX_SEED + 1, 1.5, float("nan"), "x", True, None])
+def test_a_seed_outside_0_to_max_is_refused(seed):
+    with pytest.raises(gr.Error, match="seed"):
+        h.check_seed(seed)
+
+
+def test_grid_seeds_are_checked(generator):
+    assert h.sample_grid(generator, 3, 4, seed="7").tobytes() == h.sample_grid(generator, 3, 4, seed=7).tobytes()
+    with pytest.raises(gr.Error, match="seed"):
+        h.sample_grid(generator, 3, seed=-5)
+
+
+def test_each_picture_is_a_new_file_written_once(generator, tmp_path):
+    from gradio.utils import get_upload_folder
+
+    from demo.pictures import PictureStore
+    store = PictureStore()
+    assert Path(get_upload_folder()).resolve() in store.folder.parents  # gradio serves it as it is, no copy
+    picture = h.generate_picture(generator, 3, [0.0] * generator.z_dim)
+    first = store.save(picture)
+    stat = os.stat(first)
+    second = store.save(picture)  # the same picture again: another file; the first is not touched
+    assert first != second and first in store and second in store
+    assert Path(first).read_bytes() == Path(second).read_bytes()
+    assert (os.stat(first).st_ino, os.stat(first).st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
+    with Image.open(first) as image:
+        assert image.format == "PNG" and np.array_equal(np.asarray(image), np.asarray(picture))
+    assert store.save(None) is None
+    assert not [p for p in store.folder.iterdir() if p.name.startswith(".")]  # no half-written file left
 
 
 # --- Draw -------------------------------------------------------------------------------------------------------
@@ -258,3 +293,92 @@ def test_run_names_that_could_leave_runs_are_refused(name):
 def test_saving_needs_a_finished_model(tmp_path):
     with pytest.raises(gr.Error, match="no finished training"):
         save_run(None, tmp_path, "x")
+
+
+# --- The shipped weights ----------------------------------------------------------------------------------------
+
+def weights_files():
+    """{name: (sha256, size, mtime_ns)} of every file in the shipped weights folder."""
+    return {p.name: (sha256(p), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(WEIGHTS_DIR.iterdir()) if p.is_file()}
+
+
+class WritesUnder:
+    """Every write, rename, removal or creation under `folder` that Python code of this process (any thread)
+    starts, seen through an audit hook (sys.addaudithook: hooks stay for the process, so this one is switched)."""
+    EVENTS = {"open", "os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.truncate", "os.chmod", "os.link",
+              "os.symlink", "shutil.rmtree", "shutil.move", "shutil.copyfile"}
+    active = None
+
+    def __init__(self, folder):
+        self.folder, self.seen = Path(folder).resolve(), []
+
+    def __enter__(self):
+        if not getattr(WritesUnder, "_installed", False):
+            sys.addaudithook(WritesUnder._hook)
+            WritesUnder._installed = True
+        WritesUnder.active = self
+        return self
+
+    def __exit__(self, *exc):
+        WritesUnder.active = None
+
+    @staticmethod
+    def _hook(event, args):
+        watcher = WritesUnder.active
+        if watcher is None or event not in WritesUnder.EVENTS:
+            return
+        if event == "open":
+            path, mode, flags = args
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
+                (isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND))
+            paths = [path] if writing else []
+        else:
+            paths = [a for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
+        for p in paths:
+            try:
+                resolved = Path(os.fsdecode(p)).resolve()
+            except (TypeError, ValueError, OSError):
+                continue
+            if resolved == watcher.folder or watcher.folder in resolved.parents:
+                watcher.seen.append((event, str(resolved)))
+
+
+def rewritten_by_another_process(name, after, writes):
+    """True when weights/NAME changed because another process saved a model there (`python -m cvae train --out
+    weights --overwrite-shipped` does, while the shipped weights are being retrained): this process wrote nothing
+    there, and NAME.json is save_weights' record of exactly the NAME.safetensors now on disk, from cvae's command
+    line, not from the demo."""
+    stem = name.split(".")[0]
+    if writes or f"{stem}.json" not in after or f"{stem}.safetensors" not in after:
+        return False
+    meta = json.loads((WEIGHTS_DIR / f"{stem}.json").read_text())
+    training = meta.get("training") or {}
+    return (meta.get("sha256") == after[f"{stem}.safetensors"][0] and "run_id" not in meta
+            and training.get("source") != "demo" and "cvae" in str(training.get("command", "")))
+
+
+def test_training_and_saving_leave_the_shipped_weights_byte_for_byte(runner, tmp_path):
+    before = weights_files()
+    assert {"generator.safetensors", "generator.json", "classifier.safetensors", "classifier.json"} <= set(before)
+    with WritesUnder(WEIGHTS_DIR) as writes:
+        job = start_job(runner, check_training_settings("generator", 1, 128, 1e-3, 512, len(runner.data().x_train)))
+        assert wait_done(job)["status"] == "done"
+        folder = save_run(job, tmp_path / "runs", "weights-check")
+        assert (folder / "generator.safetensors").is_file()
+        # The shipped folder is never a run folder, whatever the runs folder and the name.
+        with pytest.raises(gr.Error, match="never into the shipped weights"):
+            save_run(job, WEIGHTS_DIR.parent, WEIGHTS_DIR.name)
+        with pytest.raises(gr.Error, match="never into the shipped weights"):
+            save_run(job, tmp_path / "runs", "again", shipped_dir=tmp_path / "runs")
+    after = weights_files()
+    assert not writes.seen, writes.seen
+    assert set(after) == set(before)
+    changed = sorted(name for name in before if before[name][:2] != after[name][:2])
+    elsewhere = [name for name in changed if rewritten_by_another_process(name, after, writes.seen)]
+    if elsewhere:
+        print(f"weights/{', '.join(elsewhere)} rewritten meanwhile by another process (cvae's command line)")
+    assert not set(changed) - set(elsewhere), changed
+    with WritesUnder(tmp_path) as control:  # and the watcher does see a save where one happens
+        save_run(job, tmp_path / "runs", "seen")
+    assert {"open", "os.rename"} <= {event for event, _ in control.seen}
