@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from . import evaluate as ev
 from .data import load_mnist
 from .models import ARCHS, pick_device
 from .preprocess import ImageError, open_image, to_mnist_image, to_grid_image
-from .train import DEFAULTS, format_metrics, new_model, train
+from .train import DEFAULTS, new_model, train
 from .weights import WEIGHTS_DIR, WeightsError, load_weights, save_weights
 
 MAX_SAMPLES = 1024

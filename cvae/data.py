@@ -3,7 +3,6 @@
 The whole set is held as one float tensor per split: training batches are slices of a shuffled index, and the
 classifier's augmentation runs on the batch (see `augment`), so nothing per sample happens in the loop.
 """
-import math
 import os
 import warnings
 from dataclasses import dataclass
