@@ -44,21 +44,27 @@ def test_loss_is_the_write_up_formula():
 def test_loss_finite_and_falls_on_a_tiny_batch(kind, arch, sample):
     torch.manual_seed(0)
     model = CVAE(kind, arch)
-    batch = {"x": sample.x_train[:32], "y": one_hot(sample.y_train[:32])}
+    x, y = sample.x_train[:32], one_hot(sample.y_train[:32])
+
+    def batch():
+        # Fresh tensors each step, as in training: Pixyz memoises parameters by input tensor, and a step must not
+        # reuse the previous step's (already back-propagated) graph.
+        return {"x": x.clone(), "y": y.clone()}
+
     opt = torch.optim.Adam(list(model.p.parameters()) + list(model.q.parameters()), lr=1e-3)
     model.eval()  # fixed batch-norm statistics make the before/after comparison fair
     torch.manual_seed(1)
-    before = model.loss.eval(batch).item()
+    before = model.loss.eval(batch()).item()
     model.train()
     for _ in range(30):
         opt.zero_grad()
-        loss = model.loss.eval(batch)
+        loss = model.loss.eval(batch())
         assert torch.isfinite(loss)
         loss.backward()
         opt.step()
     model.eval()
     torch.manual_seed(1)
-    after = model.loss.eval(batch).item()
+    after = model.loss.eval(batch()).item()
     assert math.isfinite(before) and after < 0.8 * before
 
 
