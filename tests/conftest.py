@@ -1,7 +1,10 @@
 """Shared fixtures of the demo's tests: the shipped models, a runner on the bundled MNIST sample (small and fast,
 whatever CVAE_DATA_DIR says), a drawn "1", and one served app for the API and browser tests."""
 import os
+import io
 import socket
+import struct
+import zlib
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: before gradio is imported
@@ -65,3 +68,13 @@ def pytest_configure(config):
     # gradio 6.31's queue calls pandas options that pandas 3 deprecates: gradio's to fix, not noise to read here.
     for message in ("'future.no_silent_downcasting' is deprecated", "The copy keyword is deprecated"):
         config.addinivalue_line("filterwarnings", f"ignore:{message}")
+
+
+def png_claiming(width, height):
+    """(A helper, not a fixture: imported by the tests that upload bombs.) A tiny PNG whose header says width x height: a decompression bomb that costs nothing to make."""
+    data = io.BytesIO()
+    Image.new("L", (8, 8)).save(data, "PNG")
+    raw = bytearray(data.getvalue())
+    raw[16:24] = struct.pack(">II", width, height)
+    raw[29:33] = struct.pack(">I", zlib.crc32(bytes(raw[12:29])))
+    return bytes(raw)

@@ -1,17 +1,15 @@
 """The demo's handlers called directly, as the page calls them: pictures, reading digits, training, saving."""
-import io
 import json
 import math
 import os
-import struct
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import pytest
+from conftest import png_claiming
 import torch
 from PIL import Image
 
@@ -176,16 +174,6 @@ def test_uploads_in_any_image_mode_are_read(classifier, drawn_one, tmp_path, mod
     image.save(path)
     label, _ = h.classify(classifier, h.read_upload(str(path)))
     assert h.predicted_digit(label) == 1, (mode, label)
-
-
-def png_claiming(width, height):
-    """A tiny PNG whose header says width x height: a decompression bomb that costs nothing to make."""
-    data = io.BytesIO()
-    Image.new("L", (8, 8)).save(data, "PNG")
-    raw = bytearray(data.getvalue())
-    raw[16:24] = struct.pack(">II", width, height)
-    raw[29:33] = struct.pack(">I", zlib.crc32(bytes(raw[12:29])))
-    return bytes(raw)
 
 
 @pytest.mark.parametrize("content,message", [

@@ -4,19 +4,17 @@ one must come back as a clean error message (gradio_client's AppError with the a
 (an exception that is not the app's gr.Error reaches a client as "has not enabled verbose error reporting") or a
 traceback in the server's log; and the server's resident memory must stay flat once it is warm.
 """
-import io
 import math
 import os
 import random
-import struct
 import threading
 import time
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import psutil
 import pytest
+from conftest import png_claiming
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -45,16 +43,6 @@ def server():
         yield app
     finally:
         app.stop()
-
-
-def png_claiming(width, height):
-    """A tiny PNG whose header says width x height: a decompression bomb that costs nothing to make."""
-    data = io.BytesIO()
-    Image.new("L", (8, 8)).save(data, "PNG")
-    raw = bytearray(data.getvalue())
-    raw[16:24] = struct.pack(">II", width, height)
-    raw[29:33] = struct.pack(">I", zlib.crc32(bytes(raw[12:29])))
-    return bytes(raw)
 
 
 @pytest.fixture(scope="module")
