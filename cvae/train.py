@@ -55,9 +55,7 @@ def train(model, data, epochs=None, batch_size=None, lr=None, seed=0, train_size
     g = torch.Generator().manual_seed(seed)
     x_train, y_train = data.x_train[:n], data.y_train[:n]
     device = x_train.device
-    # model.loss with one encoder pass per step: the same maths and noise (tests/test_benchmarks.py), less time.
-    trainer = Model(loss=OnePassELBO(model.p, model.q, model.prior), distributions=[model.p, model.q],
-                    optimizer=torch.optim.Adam, optimizer_params={"lr": lr})
+    trainer = pixyz_trainer(model, lr)
     steps = math.ceil(n / batch_size)
     sched = (torch.optim.lr_scheduler.CosineAnnealingLR(trainer.optimizer, epochs * steps)
              if schedule == "cosine" else None)
@@ -88,6 +86,14 @@ def train(model, data, epochs=None, batch_size=None, lr=None, seed=0, train_size
             on_epoch(metrics)
     model.eval()
     return history
+
+
+def pixyz_trainer(model, lr, loss=None):
+    """pixyz.models.Model with Adam over p and q, as `train` steps it. The loss is model.loss with one encoder pass
+    per step (cvae.fastpath): the same maths and noise (tests/test_benchmarks.py), less time."""
+    loss = OnePassELBO(model.p, model.q, model.prior) if loss is None else loss
+    return Model(loss=loss, distributions=[model.p, model.q], optimizer=torch.optim.Adam,
+                 optimizer_params={"lr": lr})
 
 
 def measure(model, data, train_size=None):

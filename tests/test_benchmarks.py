@@ -67,6 +67,7 @@ def is_number(v):
 
 
 REPORTED = ["pixyz_vs_torch_step_ratio", "pixyz_step_ms", "torch_step_ms", "mlp_pixyz_vs_torch_step_ratio",
+            "plain_pixyz_vs_torch_step_ratio", "slider_p95_ms_http", "sketch_p95_ms_http", "grid_p95_ms_http",
             "classifier_pixyz_vs_torch_step_ratio", "classifier_pixyz_step_ms", "classifier_torch_step_ms",
             "epoch_seconds_generator", "epoch_seconds_classifier", "data_share", "slider_p95_ms", "sketch_p95_ms",
             "grid_p95_ms", "load_errors", "load_p95_ms", "load_requests", "generate_p95_ms_while_training",

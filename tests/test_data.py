@@ -4,6 +4,7 @@ import warnings
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from cvae.data import SAMPLE_FILE, augment, batches, default_data_dir, load_mnist, load_sample
 
@@ -54,3 +55,30 @@ def test_augment_keeps_shape_range_and_ink():
     assert a.shape == x.shape and 0 <= a.min() and a.max() <= 1
     assert not torch.equal(a, x)
     assert (a.sum(1) > 0.3 * x.sum(1)).all()  # no digit is pushed off the image or erased
+
+
+def test_augment_samples_where_affine_grid_says(monkeypatch):
+    """augment writes out F.affine_grid's sampling grid by hand (for speed); it must be the same grid."""
+    import cvae.data
+    seen = {}
+    grid_sample = F.grid_sample
+
+    def recording_grid_sample(img, grid, **kw):
+        seen["grid"] = grid
+        return grid_sample(img, grid, **kw)
+
+    monkeypatch.setattr(cvae.data.F, "grid_sample", recording_grid_sample)
+    augment(torch.rand(7, 784), torch.Generator().manual_seed(1))
+    g = torch.Generator().manual_seed(1)  # the same draws, in augment's order
+    u = lambda lo, hi: torch.rand(7, generator=g).mul(hi - lo).add(lo)  # noqa: E731
+    angle, scale, shear = u(-0.26, 0.26), u(0.85, 1.15), u(-0.3, 0.3)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, shear * cos - sin, u(-0.12, 0.12)], -1),
+                         torch.stack([sin, shear * sin + cos, u(-0.12, 0.12)], -1)], 1)
+    expected = F.affine_grid(theta, (7, 1, 28, 28), align_corners=False)
+    torch.testing.assert_close(seen["grid"], expected, atol=1e-6, rtol=0)
+
+
+def test_augment_handles_batches_smaller_than_three():
+    for n in (1, 2):
+        assert augment(torch.rand(n, 784)).shape == (n, 784)
