@@ -31,7 +31,7 @@ class Sizes:
 
 FULL = Sizes(step_pairs=40, step_budget_s=15, step_warmup=2, epoch_images=None, epoch_budget_s=30,
              slider_requests=100, sketch_requests=40, grid_requests=30, latency_budget_s=10, raw_requests=30,
-             rss_requests=1000, rss_budget_s=30, load_clients=16, load_seconds=30, training_requests=40,
+             rss_requests=1000, rss_budget_s=60, load_clients=16, load_seconds=30, training_requests=40,
              training_budget_s=15, app_start_timeout_s=60)
 QUICK = Sizes(step_pairs=3, step_budget_s=30, step_warmup=1, epoch_images=1000, epoch_budget_s=30,
               slider_requests=5, sketch_requests=3, grid_requests=3, latency_budget_s=30, raw_requests=3,

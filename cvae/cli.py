@@ -70,6 +70,8 @@ def load_or_exit(folder, name, device):
 
 
 def cmd_evaluate(args):
+    if not 1 <= args.per_digit <= 10000:
+        raise SystemExit("error: --per-digit must be 1 to 10000")
     device = pick_device(args.device)
     data = load_mnist(args.data_dir, device)
     gen = load_or_exit(args.weights, "generator", device)
@@ -84,7 +86,7 @@ def cmd_evaluate(args):
         judge = load_or_exit(judge_dir, "judge", device)
         out["judge_test_accuracy"] = (judge.predict(data.x_test) == data.y_test).float().mean().item()
         out["generator_sample_accuracy"], out["generator_sample_accuracy_per_digit"] = \
-            ev.generation_accuracy(gen, judge, per_digit=100, seed=args.seed)
+            ev.generation_accuracy(gen, judge, per_digit=args.per_digit, seed=args.seed)
     out["classifier_drawn_accuracy"] = ev.drawn_accuracy(cls, seed=args.seed)
     if args.json:
         print(json.dumps(out))
@@ -171,6 +173,7 @@ def main(argv=None):
     p.add_argument("--weights", default=str(WEIGHTS_DIR))
     p.add_argument("--json", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--per-digit", type=int, default=100, help="generated samples per digit for the judge to read")
     add_common(p)
     p.set_defaults(func=cmd_evaluate)
 
