@@ -84,9 +84,9 @@ def test_a_digit_outside_0_to_9_is_refused(generator, digit):
         h.generate_picture(generator, digit, [0.0] * generator.z_dim)
 
 
-@pytest.mark.parametrize("z", ["nan" + ",0" * 15, "inf" + ",0" * 15, "1,2,3", "[1, 2", '{"a": 1}', "a,b",
-                               "0," * 5000 + "0"])
+@pytest.mark.parametrize("z", ["nan,0...", "inf,0...", "1,2,3", "[1, 2", '{"a": 1}', "a,b", "0," * 5000 + "0"])
 def test_bad_z_is_refused_with_a_message(generator, z):
+    z = z.replace(",0...", ",0" * (generator.z_dim - 1))  # NaN or inf among as many numbers as z has
     with pytest.raises(gr.Error) as e:
         h.parse_z_text(z, generator.z_dim)
     assert "z" in str(e.value.message)
