@@ -65,12 +65,12 @@ def run(app, requests, sizes):
     finally:
         client.close()
     out["client"] = "gradio_client, ssl_verify=False on http://127.0.0.1 (see app_server.App.client)"
+    http_keys = {name: f"{name}_p95_ms_http" for name, _, _, _ in kinds}  # the browser's way: no polling sleeps
     try:
         out["latency_breakdown_ms"] = breakdown(app, requests, kinds, medians, sizes.raw_requests)
-        for name, _, _, _ in kinds:  # the browser's way: no 50 ms polling sleeps
-            out[f"{name}_p95_ms_http"] = out["latency_breakdown_ms"][name]["server_http_p95"]
+        out.update({key: out["latency_breakdown_ms"][name]["server_http_p95"] for name, key in http_keys.items()})
     except Exception as e:  # the targets above stand without it
-        for key in ["latency_breakdown_ms"] + [f"{name}_p95_ms_http" for name, _, _, _ in kinds]:
+        for key in ["latency_breakdown_ms", *http_keys.values()]:
             out[key], skipped[key] = None, f"latency breakdown failed: {type(e).__name__}: {e}"[:300]
         log(f"latency breakdown failed: {type(e).__name__}: {e}")
     out["skipped"] = skipped

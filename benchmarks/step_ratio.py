@@ -34,17 +34,18 @@ def compare_steps(kind, arch, data, sizes, device="cpu", seed=0):
                 "torch": TorchStep(copy.deepcopy(model), lr),
                 "plain_pixyz": pixyz_trainer(plain, lr, loss=plain.loss)}
     batch = {"x": data.x_train[:BATCH].to(device), "y": one_hot(data.y_train[:BATCH], device)}
+    fresh = lambda: {k: v.clone() for k, v in batch.items()}  # noqa: E731
     times = {name: [] for name in steppers}
     for _ in range(sizes.step_warmup):
         for stepper in steppers.values():
-            stepper.train({k: v.clone() for k, v in batch.items()}).item()
+            stepper.train(fresh()).item()
     start = time.perf_counter()
     while len(times["pixyz"]) < sizes.step_pairs and (len(times["pixyz"]) < 5
                                                        or time.perf_counter() - start < sizes.step_budget_s):
         for name, stepper in steppers.items():
-            fresh = {k: v.clone() for k, v in batch.items()}
+            step_batch = fresh()
             t = time.perf_counter()
-            stepper.train(fresh).item()  # .item() waits for the device
+            stepper.train(step_batch).item()  # .item() waits for the device
             times[name].append(time.perf_counter() - t)
 
     def ratio(a, b):

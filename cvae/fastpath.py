@@ -3,13 +3,11 @@
 `(KullbackLeibler(q, prior) - Expectation(q, LogProb(p))).mean()` runs the encoder twice in Pixyz 0.3: the KL
 term builds q's distribution, then the prior's, and Pixyz's one-entry cache of distribution parameters
 (`pixyz.utils.CACHE_SIZE = 1`) drops q's when the prior's comes in, so the Expectation runs the encoder again to
-draw z. That second forward and its backward are most of what a Pixyz step costs over the same step in plain
-PyTorch (see `python -m benchmarks`). `OnePassELBO` is a Pixyz loss that builds q once, takes the analytic KL
+draw z. That second forward and its backward cost time over the same step in plain PyTorch, the more so the
+larger the encoder's share of the step (`python -m benchmarks`, `plain_pixyz_vs_torch_step_ratio`). `OnePassELBO` is a Pixyz loss that builds q once, takes the analytic KL
 and the reparameterised z from that one distribution, and asks p for log p as the plain loss does; it draws the
 same random numbers in the same order, so on the same batch and seed it gives the same loss and gradients.
-
-    from cvae.fastpath import use_fastpath
-    use_fastpath(model)    # model.loss is now the one-pass loss; pixyz.models.Model trains it as before
+`cvae.train.pixyz_trainer` trains with it.
 """
 from pixyz.losses import Expectation, KullbackLeibler, LogProb
 from pixyz.losses.losses import Loss
@@ -39,8 +37,3 @@ class OnePassELBO(Loss):
         log_p = self.p.get_log_prob({**x_dict, **z})
         return (kl - log_p).mean(), z
 
-
-def use_fastpath(model):
-    """Give a CVAE the one-pass loss (in place); returns the model."""
-    model.__dict__["loss"] = OnePassELBO(model.p, model.q, model.prior)
-    return model
