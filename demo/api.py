@@ -1,0 +1,80 @@
+"""The named API endpoints for gradio_client: /generate, /classify, /grid, /train, /session_models. Their inputs
+and outputs are hidden components; each endpoint calls the same handlers as the page."""
+import gradio as gr
+
+from . import handlers as h
+from .shared import RAW, inference
+from .training import DEFAULTS, check_training_settings
+
+API_TRAIN_WAIT_S = 600      # /train waits this long for another visitor's training, then gives up politely
+
+
+def build(ctx):
+    """Add the endpoints to the current gr.Blocks; `ctx` is the app's demo.shared.Shared."""
+    png, runner, session = ctx.png, ctx.runner, ctx.session
+
+    @inference
+    def generate(session, digit, z, size):
+        g = ctx.model_of(session, "generator")
+        return png(h.generate_picture(g, digit, h.parse_z_text(z, g.z_dim),
+                                      h.DEFAULT_SIZE if size is None else size))
+
+    @inference
+    def classify(session, image):
+        label, seen = h.classify(ctx.model_of(session, "classifier"), h.read_upload(h.upload_path(image)))
+        return label, png(seen)
+
+    @inference
+    def grid(session, digit, seed, n):
+        return png(h.sample_grid(ctx.model_of(session, "generator"), digit, h.GRID_SAMPLES if n is None else n,
+                                 0 if seed is None else seed))
+
+    def train(session, model, epochs, batch_size, lr, train_size, request: gr.Request):
+        settings = check_training_settings(model, epochs, batch_size, lr, train_size, len(runner.data().x_train))
+        job = runner.start_when_free(settings, owner=request.session_hash, timeout=API_TRAIN_WAIT_S)
+        if job is None:
+            raise h.InputError("Another visitor's training is still running; try again later.")
+        while not job.wait(0.5):
+            job.touch()
+        if job.status != "done":
+            raise h.InputError(f"Training {job.status}" + (f": {job.error}" if job.error else "."))
+        return job.result(), {**(session or {}), job.kind: {"model": job.model, "id": job.run_id}}
+
+    def session_models(session):
+        return ctx.model_ids(session)
+
+    with gr.Column(visible=False):  # inputs and outputs of the API endpoints; not part of the page
+        digit = gr.Number(3, label="digit")
+        z = gr.Textbox("", label="z")
+        size = gr.Number(h.DEFAULT_SIZE, label="size")
+        seed = gr.Number(0, label="seed")
+        n = gr.Number(h.GRID_SAMPLES, label="n")
+        picture = gr.Image(label="picture", type="filepath")
+        image = gr.Image(label="image", type="filepath")
+        label = gr.Label(label="label")
+        seen = gr.Image(label="seen", type="filepath")
+        model = gr.Textbox("generator", label="model")
+        epochs = gr.Number(DEFAULTS["epochs"], label="epochs")
+        batch_size = gr.Number(DEFAULTS["batch_size"], label="batch_size")
+        lr = gr.Number(DEFAULTS["lr"], label="lr")
+        train_size = gr.Number(DEFAULTS["train_size"], label="train_size")
+        metrics = gr.JSON(label="metrics")
+        models = gr.JSON(label="models")
+
+    gr.on([], generate, [session, digit, z, size], picture, api_name="generate", **RAW,
+          api_description="Model 1's picture of `digit` (0-9) at latent point `z` (z_dim numbers, comma-"
+                          "separated or a JSON list; empty = zeros; clamped to ±3), a `size` x `size` px PNG "
+                          f"({h.MIN_SIZE}-{h.MAX_SIZE}).")
+    gr.on([], classify, [session, image], [label, seen], api_name="classify", preprocess=False,
+          api_description="Model 2's reading of a picture of a digit: the ten probabilities, and the 28 x 28 "
+                          "image it saw. A blank picture answers 'draw a digit'.")
+    gr.on([], grid, [session, digit, seed, n], picture, api_name="grid", **RAW,
+          api_description=f"`n` (1-{h.MAX_GRID_SAMPLES}) samples of `digit` (0-9) by model 1, z ~ N(0, I) drawn "
+                          f"with `seed` (0-{h.MAX_SEED}): an 8-wide PNG grid, 28 px digits doubled (the page's "
+                          "64 samples).")
+    gr.on([], train, [session, model, epochs, batch_size, lr, train_size], [metrics, session], api_name="train",
+          concurrency_limit=1, concurrency_id="training",
+          api_description="Train a fresh `model` ('generator' or 'classifier'); returns the run id and the "
+                          "per-epoch metrics, and the calling session then uses the trained model.")
+    gr.on([], session_models, [session], models, api_name="session_models",
+          api_description="The ids of the models this session uses ('shipped:...' or a run id).")
