@@ -65,6 +65,7 @@ def build_app(generator, classifier, runner=None, runs_dir="runs", shipped_dir=W
     ctx = Shared(generator, classifier, runner)
     with gr.Blocks(title="Conditional VAE · MNIST", delete_cache=DELETE_CACHE, analytics_enabled=False) as demo:
         ctx.session = gr.State(None, time_to_live=SESSION_TTL_S)
+        ctx.last_drawing = gr.State(None, time_to_live=SESSION_TTL_S)
         gr.Markdown(INTRO, elem_id="title")
         with gr.Tabs():
             with gr.Tab("Generate", id="generate"):

@@ -14,19 +14,19 @@ def build(ctx):
     """Lay out the tab inside the current gr.Tab and wire its events; `ctx` is the app's demo.shared.Shared."""
     png = ctx.png
 
-    def reading(label, seen, style):
-        return label, png(seen), png(style)
-
-    def models(session):
-        return ctx.model_of(session, "classifier"), ctx.model_of(session, "generator")
-
     @inference
+    def read(session, image):
+        """-> the label, the 28 x 28 picture model 2 saw, the style strip, and that 28 x 28 tensor (kept in
+        ctx.last_drawing for the other tabs)."""
+        x = h.to_model_input(image)
+        label, seen, style = h.read_digit(ctx.model_of(session, "classifier"), ctx.model_of(session, "generator"), x)
+        return label, png(seen), png(style), x
+
     def read_drawing(session, sketch):
-        return reading(*h.read_digit(*models(session), sketch))
+        return read(session, sketch)
 
-    @inference
     def read_uploaded(session, upload):
-        return reading(*h.read_digit(*models(session), h.read_upload(h.upload_path(upload))))
+        return read(session, h.read_upload(h.upload_path(upload)))
 
     gr.Markdown(HELP)
     with gr.Row(equal_height=False):
@@ -50,7 +50,8 @@ def build(ctx):
 
     # Read after every stroke; uploads skip gradio's own decoding so open_image can refuse bad files.
     session = ctx.session
-    sketch.change(read_drawing, [session, sketch], [prediction, seen, style], **LIVE)
+    outputs = [prediction, seen, style, ctx.last_drawing]
+    sketch.change(read_drawing, [session, sketch], outputs, **LIVE)
     clear_button.click(lambda: (None, h.BLANK_MESSAGE, None, None), None, [sketch, prediction, seen, style],
                        **PRIVATE)
-    upload.upload(read_uploaded, [session, upload], [prediction, seen, style], preprocess=False, **PRIVATE)
+    upload.upload(read_uploaded, [session, upload], outputs, preprocess=False, **PRIVATE)

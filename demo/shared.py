@@ -27,8 +27,9 @@ def model_id(model):
 
 
 class Shared:
-    """The shipped models, the server's training slot (`runner`), the session's gr.State (`session`, set when the
-    page is laid out) and `png`: PIL image -> the path of a PNG file written once, never rewritten."""
+    """The shipped models, the server's training slot (`runner`), `png`: PIL image -> the path of a PNG file written
+    once, never rewritten; and, set when the page is laid out, the visitor's gr.State: `session` (the models they
+    trained and use) and `last_drawing` (the 28 x 28 tensor of the digit they drew or uploaded last, or None)."""
 
     def __init__(self, generator, classifier, runner):
         self.shipped = {"generator": {"model": generator, "id": model_id(generator)},
@@ -36,7 +37,7 @@ class Shared:
         self.runner = runner
         self.z_dim = generator.z_dim
         self.png = PictureStore().save
-        self.session = None
+        self.session = self.last_drawing = None
 
     @property
     def generator(self):
