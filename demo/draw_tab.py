@@ -1,57 +1,173 @@
 """The Draw tab: draw a digit (or upload a picture of one) and model 2 names it; model 1's encoder takes its style
-and draws it as all ten digits."""
+and draws it as all ten digits.
+
+The pad is a plain canvas of our own (demo/sketchpad.js in a gr.HTML), not gradio's Sketchpad: it is ready to draw
+on load with a mouse, a finger or a pen, and it sends each change as a few hundred numbers (its strokes) straight to
+the server (`queue=False`: one POST, no queue round), so the answer comes within a few hundred ms of the stroke. The
+answer is one piece of HTML with its pictures inline (no second request per picture) that names the drawing it is
+about; demo/reading.js hides it whenever the pad holds a newer drawing.
+"""
+import html
+import math
+from pathlib import Path
+
 import gradio as gr
 
+from cvae.drawn_digits import render_strokes
+
 from . import handlers as h
-from .shared import LIVE, PRIVATE, inference
+from .shared import PRIVATE, inference
 
-HELP = """Draw a digit with the mouse (pick the **Brush** first). Model 2 reads it after every stroke; the
-box on the right shows the 28 × 28 picture it actually saw. Below, model 1's encoder turns your drawing into a
-style z and redraws it as all ten digits."""
+HELP = """Draw a digit on the pad with a mouse, a finger or a pen. Model 2 reads it after every stroke and shows
+the 28 × 28 picture it actually saw; model 1's encoder turns your drawing into a style z and redraws it as all ten
+digits. **Undo**, **redo** and **clear** are on the pad (or Ctrl+Z); you can also upload a photo of a digit."""
+PAD_SIZE = 560              # the canvas's own pixels (it is scaled to fit the page)
+RENDER_SIZE = 280           # the server draws the strokes at this size: plenty for a 28 x 28 answer
+MAX_STROKES, MAX_POINTS = 200, 20_000
+HERE = Path(__file__).resolve().parent
+PAD_HTML = f"""
+<div class="pad">
+  <canvas width="{PAD_SIZE}" height="{PAD_SIZE}" tabindex="0" aria-label="Drawing pad: draw a digit"></canvas>
+  <div class="pad-tools">
+    <button type="button" class="pad-undo" title="Undo (Ctrl+Z)" disabled>↶ Undo</button>
+    <button type="button" class="pad-redo" title="Redo (Ctrl+Y)" disabled>↷ Redo</button>
+    <button type="button" class="pad-clear" title="Clear the pad">✕ Clear pad</button>
+  </div>
+</div>"""
+PAD_CSS = """
+.pad { display: flex; flex-direction: column; gap: 8px; align-items: center; }
+canvas { width: min(100%, 460px); aspect-ratio: 1; touch-action: none; cursor: crosshair; background: #fff;
+         border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg); }
+.pad-tools { display: flex; gap: 8px; }
+.pad-tools button { padding: 4px 12px; border: 1px solid var(--border-color-primary); border-radius: var(--radius-md);
+                    background: var(--background-fill-secondary); color: var(--body-text-color); }
+.pad-tools button:disabled { opacity: 0.4; }
+"""
+READING_CSS = """
+.reading { display: flex; flex-direction: column; gap: 10px; min-height: 420px; }
+.headline { font-size: 1.05em; color: var(--body-text-color-subdued); }
+.answer-digit { font-size: 4em; font-weight: 700; line-height: 1; }
+.bar { display: grid; grid-template-columns: 1.5em 1fr 4em; gap: 6px; align-items: center; }
+.bar .fill { height: 12px; background: var(--color-accent); border-radius: 6px; }
+.seen { width: 168px; height: 168px; image-rendering: pixelated; border-radius: 4px; }
+.style { width: 100%; image-rendering: pixelated; }
+.caption { font-size: 0.85em; color: var(--body-text-color-subdued); }
+&.stale .reading > * { visibility: hidden; }
+&.stale .reading::before { content: "reading…"; color: var(--body-text-color-subdued); }
+"""
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# Handlers: small functions, tested without a browser (tests/test_draw_tab.py)
+
+def drawing_of(value):
+    """The pad's value -> (about, image): `about` names the drawing (its seq), `image` is the strokes drawn as ink
+    on black at RENDER_SIZE (PIL "L"), or None when the pad is empty. Anything that is not a drawing -> InputError."""
+    if not isinstance(value, dict):
+        if value in (None, ""):
+            return "0", None
+        raise h.InputError("The drawing could not be read; clear the pad and draw again.")
+    seq, size, brush, strokes = (value.get(k) for k in ("seq", "size", "brush", "strokes"))
+    ok = (isinstance(seq, int) and not isinstance(seq, bool) and isinstance(strokes, list)
+          and isinstance(size, list) and len(size) == 2 and all(_number(s) and 1 <= s <= 4096 for s in size)
+          and _number(brush) and 0 < brush <= 200 and len(strokes) <= MAX_STROKES
+          and all(isinstance(s, list) and s for s in strokes)
+          and sum(len(s) for s in strokes) <= MAX_POINTS
+          and all(isinstance(p, list) and len(p) == 2 and all(map(_number, p)) for s in strokes for p in s))
+    if not ok:
+        raise h.InputError("The drawing could not be read; clear the pad and draw again.")
+    if not strokes:
+        return str(seq), None
+    scale = RENDER_SIZE / max(size)
+    points = [[(min(max(x, 0), size[0]) * scale, min(max(y, 0), size[1]) * scale) for x, y in s] for s in strokes]
+    width, height = (max(1, round(v * scale)) for v in size)
+    return str(seq), render_strokes(points, (width, height), brush * scale)
+
+
+def _number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def reading_html(about, source="drawing", label=None, seen=None, style=None, message=h.BLANK_MESSAGE):
+    """The answer as the page shows it: model 2's top three digits, the 28 x 28 picture it saw, and the style strip;
+    or `message` when there is no answer (a blank pad, a dot). `about` names the drawing it is about."""
+    about = html.escape(str(about), quote=True)
+    if label is None:
+        return f'<div class="reading" data-about="{about}"><p class="headline" id="message">{html.escape(message)}</p></div>'
+    top = sorted(label.items(), key=lambda kv: -kv[1])[:3]
+    bars = "".join(f'<div class="bar"><b>{d}</b><span class="fill" style="width:{p * 100:.1f}%"></span>'
+                   f'<span>{p * 100:.1f} %</span></div>' for d, p in top)
+    return (f'<div class="reading" data-about="{about}">'
+            f'<div class="headline">Model 2 reads your {source} as</div>'
+            f'<div class="answer-digit" id="answer">{top[0][0]}</div><div class="bars">{bars}</div>'
+            f'<div><img class="seen" id="seen" src="{h.png_data_url(seen)}" alt="the 28 x 28 picture model 2 saw">'
+            '<div class="caption">What model 2 saw (28 × 28)</div></div>'
+            f'<div><img class="style" id="style" src="{h.png_data_url(style)}" alt="your style as every digit">'
+            '<div class="caption">Your style as every digit (model 1, z from its encoder)</div></div></div>')
+
+
+def read(classifier, generator, image, about, source):
+    """Any picture -> (the reading's HTML, the 28 x 28 tensor model 2 was given or None). A picture that cannot be
+    read gets its reason in the reading, not an error: the visitor just draws on."""
+    try:
+        x = h.to_model_input(image)
+    except h.InputError as e:
+        return reading_html(about, message=e.message), None
+    if x is None:
+        return reading_html(about), None
+    label, _ = h.classify(classifier, x)
+    style = h.style_strip(generator, x, h.predicted_digit(label), factor=1)
+    return reading_html(about, source, label, h.enlarge(x, 28), style), x
+
+
+# ---------------------------------------------------------------------------------------------------------------
 
 def build(ctx):
     """Lay out the tab inside the current gr.Tab and wire its events; `ctx` is the app's demo.shared.Shared."""
-    png = ctx.png
+    def models(session):
+        return ctx.model_of(session, "classifier"), ctx.model_of(session, "generator")
 
     @inference
-    def read(session, image):
-        """-> the label, the 28 x 28 picture model 2 saw, the style strip, and that 28 x 28 tensor (kept in
-        ctx.last_drawing for the other tabs)."""
-        x = h.to_model_input(image)
-        label, seen, style = h.read_digit(ctx.model_of(session, "classifier"), ctx.model_of(session, "generator"), x)
-        return label, png(seen), png(style), x
+    def read_drawing(session, value):
+        try:
+            about, image = drawing_of(value)
+        except h.InputError as e:
+            return reading_html(value.get("seq") if isinstance(value, dict) else "0", message=e.message), None
+        return read(*models(session), image, about, "drawing")
 
-    def read_drawing(session, sketch):
-        return read(session, sketch)
-
+    @inference
     def read_uploaded(session, upload):
-        return read(session, h.read_upload(h.upload_path(upload)))
+        try:
+            image = h.read_upload(h.upload_path(upload))
+        except h.InputError as e:
+            return reading_html("upload", message=e.message), None
+        return read(*models(session), image, "upload", "upload")
 
     gr.Markdown(HELP)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            # PIL, not numpy: cvae's preprocessing shrinks a PIL canvas in C (Image.reduce), 6 ms for
-            # 800 x 800, against 44 ms for the same canvas as a float64 array, with the same 28 x 28.
-            sketch = gr.Sketchpad(label="Your digit", type="pil", image_mode="RGBA",
-                                  canvas_size=(800, 800), height=560, layers=False, transforms=(),
-                                  brush=gr.Brush(default_size=28, colors=["#000000"], color_mode="fixed"),
-                                  elem_id="sketch")
+            pad = gr.HTML(None, html_template=PAD_HTML, css_template=PAD_CSS, apply_default_css=False,
+                          js_on_load=(HERE / "sketchpad.js").read_text(), elem_id="sketch")
             clear_button = gr.Button("Clear", elem_id="clear")
         with gr.Column(scale=2, min_width=280):
-            prediction = gr.Label(h.BLANK_MESSAGE, num_top_classes=3, label="Model 2 reads",
-                                  elem_id="prediction")
-            seen = gr.Image(label="What model 2 saw (28 × 28)", type="filepath",
-                            height=220, interactive=False, elem_id="seen", elem_classes="pixelated")
+            reading = gr.HTML(reading_html("0"), css_template=READING_CSS, apply_default_css=False,
+                              js_on_load=(HERE / "reading.js").read_text(), elem_id="reading")
             upload = gr.Image(label="…or upload a picture of a digit", type="filepath",
                               sources=["upload", "clipboard"], height=200, elem_id="upload")
-    style = gr.Image(label="Your style as every digit (model 1, z from its encoder)", type="filepath",
-                     interactive=False, elem_id="style", elem_classes="pixelated")
 
-    # Read after every stroke; uploads skip gradio's own decoding so open_image can refuse bad files.
+    # Every change of the pad is read at once: one POST (queue=False), and only the newest of the changes that
+    # arrive while one is read (always_last).
     session = ctx.session
-    outputs = [prediction, seen, style, ctx.last_drawing]
-    sketch.change(read_drawing, [session, sketch], outputs, **LIVE)
-    clear_button.click(lambda: (None, h.BLANK_MESSAGE, None, None), None, [sketch, prediction, seen, style],
-                       **PRIVATE)
-    upload.upload(read_uploaded, [session, upload], outputs, preprocess=False, **PRIVATE)
+    pad.change(read_drawing, [session, pad], [reading, ctx.last_drawing], queue=False, trigger_mode="always_last",
+               show_progress="hidden", api_name="read_drawing", api_visibility="undocumented")
+    # The app's Clear empties the pad through the pad's own clear (which sends the empty drawing, so the answer
+    # empties too), and the upload box.
+    clear_button.click(lambda: None, None, upload, js="() => { document.dispatchEvent(new Event('cvae-pad-clear')); }",
+                       queue=False, show_progress="hidden", **PRIVATE)
+    # An upload replaces the drawing: the pad is cleared, and the answer to show is the upload's. Uploads skip
+    # gradio's own decoding so that open_image can refuse bad files with a clear message.
+    upload.upload(read_uploaded, [session, upload], [reading, ctx.last_drawing], preprocess=False,
+                  show_progress="minimal", js="""(...inputs) => {
+                      document.dispatchEvent(new Event('cvae-pad-clear'));
+                      document.dispatchEvent(new CustomEvent('cvae-drawing', {detail: 'upload'}));
+                      return inputs; }""", **PRIVATE)

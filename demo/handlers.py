@@ -3,6 +3,9 @@
 Each takes the model it needs as an argument, checks its inputs, and calls cvae for everything numerical, so
 it can be tested without a browser. A user's mistake raises gr.Error with a message for that user.
 """
+import base64
+import html
+import io
 import json
 import math
 import random
@@ -188,6 +191,23 @@ def morph_z(generator, digit, z_from, z_to, frames=MORPH_FRAMES, factor=3):
     return enlarge_by(to_grid_image(images, nrow=frames), factor)
 
 
+def png_data_url(image):
+    """A PIL image as a data: URL of its PNG."""
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)  # level 1: these pictures are tiny, and speed is what counts
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def inline_picture(image, alt, download_name, scale=DEFAULT_SIZE // 28):
+    """HTML for a gr.HTML output: the model's small picture inline in the page's answer (a data: URL, so the page
+    needs no second request for a file), shown larger by CSS with hard pixel edges (class "pixelated" on the
+    component), and a link that downloads it `scale` x larger."""
+    return (f'<img src="{png_data_url(image)}" alt="{html.escape(alt)}" width="{image.width}" '
+            f'height="{image.height}">'
+            f'<a class="download" href="{png_data_url(enlarge_by(image, scale))}" '
+            f'download="{html.escape(download_name)}">Download PNG</a>')
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Reading a drawing or an upload
 
@@ -237,22 +257,13 @@ def predicted_digit(label):
     return int(max(label, key=label.get)) if isinstance(label, dict) else None
 
 
-def style_strip(generator, image, digit):
+def style_strip(generator, image, digit, factor=3):
     """Style transfer: z = the mean of q(z|x, y) from model 1's encoder, drawn as all ten digits."""
     x = to_model_input(image)
     if x is None or digit is None:
         return None
     z = generator.encode(x[None], [check_digit(digit)])
-    return digits_strip(generator, z)
-
-
-def read_digit(classifier, generator, image):
-    """What the Draw tab shows for a picture: (label, seen image, style strip)."""
-    x = to_model_input(image)
-    if x is None:
-        return BLANK_MESSAGE, None, None
-    label, seen = classify(classifier, x)
-    return label, seen, style_strip(generator, x, predicted_digit(label))
+    return digits_strip(generator, z, factor)
 
 
 # ---------------------------------------------------------------------------------------------------------------

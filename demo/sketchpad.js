@@ -1,0 +1,114 @@
+// The drawing pad of the Draw tab (js_on_load of a gr.HTML; `element`, `props` come from gradio).
+// A plain canvas driven by pointer events, so a mouse, a finger and a pen all draw, from the moment the page opens.
+// Its value, set after every stroke, undo, redo and clear, is the drawing as strokes:
+//   {seq, size: [width, height], brush, strokes: [[[x, y], ...], ...]}
+// `seq` counts the changes; the answer names the seq it is about, and the reading hides any answer about an older
+// drawing than the one on the pad (the "cvae-drawing" event below tells it which one that is).
+const canvas = element.querySelector("canvas");
+const pen = canvas.getContext("2d");
+const BRUSH = 22;   // px of the canvas's 560: about MNIST's stroke for a digit drawn across most of the pad
+let strokes = [], undone = [], current = null, pointer = null, seq = 0;
+
+function paint() {
+  pen.fillStyle = "#fff";
+  pen.fillRect(0, 0, canvas.width, canvas.height);
+  for (const s of current ? [...strokes, current] : strokes) {
+    pen.beginPath();
+    pen.moveTo(s[0][0], s[0][1]);
+    for (const [x, y] of s.length > 1 ? s.slice(1) : s) pen.lineTo(x, y);
+    pen.stroke();
+  }
+}
+
+function setup() {
+  pen.strokeStyle = "#000";
+  pen.lineWidth = BRUSH;
+  pen.lineCap = "round";
+  pen.lineJoin = "round";
+  paint();
+}
+
+// The drawing changed: tell the page which drawing an answer must be about, then send it.
+function changed() {
+  seq += 1;
+  canvas.dataset.seq = seq;  // for the page's tests: which drawing the pad holds
+  document.dispatchEvent(new CustomEvent("cvae-drawing", { detail: String(seq) }));
+  props.value = { seq, size: [canvas.width, canvas.height], brush: BRUSH, strokes: strokes.map((s) => s.slice()) };
+  element.querySelector(".pad-undo").disabled = strokes.length === 0;
+  element.querySelector(".pad-redo").disabled = undone.length === 0;
+}
+
+function point(e) {
+  const box = canvas.getBoundingClientRect();
+  return [Math.round((e.clientX - box.left) * canvas.width / box.width),
+          Math.round((e.clientY - box.top) * canvas.height / box.height)];
+}
+
+canvas.addEventListener("pointerdown", (e) => {
+  if (pointer !== null || (e.pointerType === "mouse" && e.button !== 0)) return;
+  e.preventDefault();
+  pointer = e.pointerId;
+  canvas.setPointerCapture(e.pointerId);
+  current = [point(e)];
+  // A new stroke makes the answer on screen about an older drawing: say so now, not when the stroke ends.
+  document.dispatchEvent(new CustomEvent("cvae-drawing", { detail: "drawing" }));
+  paint();
+});
+
+canvas.addEventListener("pointermove", (e) => {
+  if (e.pointerId !== pointer) return;
+  for (const ev of e.getCoalescedEvents ? e.getCoalescedEvents() : [e]) {
+    const p = point(ev), last = current[current.length - 1];
+    if (p[0] === last[0] && p[1] === last[1]) continue;
+    current.push(p);
+    pen.beginPath();
+    pen.moveTo(last[0], last[1]);
+    pen.lineTo(p[0], p[1]);
+    pen.stroke();
+  }
+});
+
+function endStroke(e) {
+  if (e.pointerId !== pointer) return;
+  pointer = null;
+  strokes.push(current);
+  current = null;
+  undone = [];
+  changed();
+}
+canvas.addEventListener("pointerup", endStroke);
+canvas.addEventListener("pointercancel", endStroke);
+
+function undo() {
+  if (!strokes.length) return;
+  undone.push(strokes.pop());
+  paint();
+  changed();
+}
+
+function redo() {
+  if (!undone.length) return;
+  strokes.push(undone.pop());
+  paint();
+  changed();
+}
+
+function clear() {
+  if (current) pointer = current = null;
+  strokes = [];
+  undone = [];
+  paint();
+  changed();
+}
+
+element.querySelector(".pad-undo").addEventListener("click", undo);
+element.querySelector(".pad-redo").addEventListener("click", redo);
+element.querySelector(".pad-clear").addEventListener("click", clear);
+canvas.addEventListener("keydown", (e) => {
+  if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "z" && e.key.toLowerCase() !== "y") return;
+  e.preventDefault();
+  (e.key.toLowerCase() === "y" || e.shiftKey ? redo : undo)();
+});
+// The app's own Clear button, and an upload (which replaces the drawing), clear the pad through here.
+document.addEventListener("cvae-pad-clear", clear);
+setup();
