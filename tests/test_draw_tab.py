@@ -38,7 +38,7 @@ def test_each_traced_digit_is_read_as_itself(classifier, generator, digit):
     about, image = draw_tab.drawing_of(pad_value(digit, seq=12))
     assert about == "12" and image.mode == "L" and image.size == (draw_tab.RENDER_SIZE,) * 2
     html, x = draw_tab.read(classifier, generator, image, about, "drawing")
-    assert f'data-about="12"' in html and f'<div class="answer-digit" id="answer">{digit}</div>' in html
+    assert 'data-about="12"' in html and f'<div class="answer-digit" id="answer">{digit}</div>' in html
     assert x.shape == (28, 28)
     seen = inline_picture(html, "seen")
     assert seen.shape == (28, 28) and np.abs(seen / 255 - x.numpy()).max() <= 1 / 255  # exactly what model 2 saw
