@@ -56,17 +56,14 @@ def time_epoch(kind, data, images, budget_s, device="cpu"):
         clock["step_start"] = now = time.perf_counter()
         return now - clock["epoch_start"] > budget_s
 
-    def on_step(epoch, step, steps, loss):
-        clock["steps"], clock["end"] = step, time.perf_counter()
+    def on_step(info):
+        clock["steps"], clock["end"] = info["step"], time.perf_counter()
         clock.setdefault("first_step_end", clock["end"])
 
     model = CVAE(kind, "conv").to(device)
     with hooks(clock, sync):
-        try:
-            cvae_train.train(model, data, epochs=1, train_size=n, progress=False, on_step=on_step,
-                             should_stop=should_stop)
-        except cvae_train.Stopped:
-            pass
+        cvae_train.train(model, data, epochs=1, train_size=n, progress=False, on_step=on_step,
+                         should_stop=should_stop)
     loop_s = clock["end"] - clock["epoch_start"]
     done = clock["steps"]
     if done < steps:  # the first step pays for warming up once; the rest go at the pace of steps 2..done

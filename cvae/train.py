@@ -1,4 +1,5 @@
 """Training with pixyz.models.Model: batches are slices of tensors already on the device."""
+import contextlib
 import math
 import time
 
@@ -18,10 +19,16 @@ DEFAULTS = {
     "conv": {"epochs": 15, "batch_size": 128, "lr": 2e-3, "schedule": "cosine", "augment": True},
 }
 LIMITS = {"epochs": (1, 200), "batch_size": (1, 4096), "lr": (1e-6, 1.0)}
-
-
-class Stopped(Exception):
-    """Training was asked to stop; the model passed in is left as it was before training started."""
+SCHEDULES = ("constant", "cosine", "one_cycle")
+ONE_CYCLE_WARMUP = 0.05
+# The Train tab's short run (and /train's default), within a time budget on one CPU thread: the shipped
+# architectures, a one-cycle schedule over the budget (tests/test_short_run.py checks what a minute gives).
+SHORT_RUN = {
+    "generator": {"model": {"arch": "conv"}, "batch_size": 128, "lr": 2e-3, "schedule": "one_cycle",
+                  "augment": False},
+    "classifier": {"model": {"arch": "conv", "z_dim": 16}, "batch_size": 128, "lr": 2e-3, "schedule": "one_cycle",
+                   "augment": True},
+}
 
 
 def check_settings(epochs, batch_size, lr, train_size=None, available=None):
@@ -37,11 +44,17 @@ def check_settings(epochs, batch_size, lr, train_size=None, available=None):
 
 
 def train(model, data, epochs=None, batch_size=None, lr=None, seed=0, train_size=None, augment_data=None,
-          schedule=None, progress=True, on_step=None, on_epoch=None, should_stop=None):
-    """Train `model` (a CVAE) on `data` (an MNIST); returns the per-epoch metrics.
+          schedule=None, budget_s=None, extra=None, measure_epochs=True, progress=True, on_step=None,
+          on_epoch=None, should_stop=None, should_pause=None):
+    """Train `model` (a CVAE) on `data` (an MNIST) for `epochs`, or for `budget_s` seconds of training steps; returns
+    the per-epoch metrics (test loss and, for the classifier, accuracy, when `measure_epochs`).
 
-    on_step(epoch, step, steps, loss), on_epoch(metrics) and should_stop() let a UI follow and stop it; when
-    should_stop() turns true, `Stopped` is raised within a step.
+    The learning-rate `schedule` (SCHEDULES) spans the whole run: its steps, or the budget's seconds. `extra`, an
+    (x, y) pair of more training images (e.g. cvae.style_data.style_digits), is shuffled in with MNIST's.
+    Hooks for a UI: on_step(info) after every step, info = {epoch, step, steps, loss, images (in the step), done
+    (the share of the run done, 0-1), seconds (of training steps so far)}; on_epoch(metrics); should_stop() ends
+    the run within a step, the model keeping what it learnt; while should_pause() is true, the run waits between
+    two steps, its clock stopped.
     """
     d = DEFAULTS[model.arch]
     epochs, batch_size, lr = epochs or d["epochs"], batch_size or d["batch_size"], lr or d["lr"]
@@ -49,51 +62,118 @@ def train(model, data, epochs=None, batch_size=None, lr=None, seed=0, train_size
     augment_data = d["augment"] and model.kind == "classifier" if augment_data is None else augment_data
     n = len(data.x_train) if train_size is None else int(train_size)
     check_settings(epochs, batch_size, lr, n, len(data.x_train))
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    if budget_s is not None and not (isinstance(budget_s, (int, float)) and 0 < budget_s <= 24 * 3600):
+        raise ValueError(f"the time budget must be a number of seconds up to a day, got {budget_s!r}")
     epochs, batch_size = int(epochs), int(batch_size)
 
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     x_train, y_train = data.x_train[:n], data.y_train[:n]
+    if extra is not None:
+        x_train = torch.cat([x_train, extra[0].to(x_train.device, x_train.dtype)])
+        y_train = torch.cat([y_train, extra[1].to(y_train.device, y_train.dtype)])
     device = x_train.device
     trainer = pixyz_trainer(model, lr)
-    steps = math.ceil(n / batch_size)
-    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(trainer.optimizer, epochs * steps)
-             if schedule == "cosine" else None)
-    history = []
-    for epoch in range(1, epochs + 1):
+    steps = math.ceil(len(x_train) / batch_size)
+    history, seconds, done, step_count, stopped = [], 0.0, 0.0, 0, False
+    model.train()
+    for epoch in range(1, LIMITS["epochs"][1] + 1 if budget_s else epochs + 1):
         start, total, seen = time.perf_counter(), 0.0, 0
-        bar = tqdm(batches(n, batch_size, generator=g, device=device), total=steps, disable=not progress,
-                   desc=f"{model.kind} epoch {epoch}/{epochs}", leave=False)
+        bar = tqdm(batches(len(x_train), batch_size, generator=g, device=device), total=steps, disable=not progress,
+                   desc=f"{model.kind} epoch {epoch}" + ("" if budget_s else f"/{epochs}"), leave=False)
         for step, idx in enumerate(bar, 1):
+            while should_pause is not None and should_pause() and not (should_stop and should_stop()):
+                time.sleep(0.05)
             if should_stop is not None and should_stop():
-                raise Stopped()
+                stopped = True
+                break
+            step_start = time.perf_counter()
+            for group in trainer.optimizer.param_groups:
+                group["lr"] = lr * learning_rate_factor(schedule, done)
             x = x_train[idx]
             if augment_data:
                 x = augment(x, g)
             loss = trainer.train({"x": x, "y": one_hot(y_train[idx], device)}).item()
-            if sched is not None:
-                sched.step()
+            seconds += time.perf_counter() - step_start
+            step_count += 1
+            done = min(1.0, seconds / budget_s) if budget_s else step_count / (epochs * steps)
             total, seen = total + loss * len(idx), seen + len(idx)
             bar.set_postfix(loss=f"{loss:.3f}")
             if on_step is not None:
-                on_step(epoch, step, steps, loss)
-        metrics = {"epoch": epoch, "train_loss": total / seen, "seconds": time.perf_counter() - start}
-        metrics.update(measure(model, data, train_size=n))
-        history.append(metrics)
-        if progress:
-            tqdm.write(format_metrics(model.kind, metrics))
-        if on_epoch is not None:
-            on_epoch(metrics)
+                on_step({"epoch": epoch, "step": step, "steps": steps, "loss": loss, "images": len(idx),
+                         "done": done, "seconds": seconds})
+            if done >= 1.0:
+                break
+        if seen:
+            metrics = {"epoch": epoch, "train_loss": total / seen, "seconds": time.perf_counter() - start}
+            if measure_epochs:
+                metrics.update(measure(model, data, train_size=n))
+            history.append(metrics)
+            if progress:
+                tqdm.write(format_metrics(model.kind, metrics))
+            if on_epoch is not None:
+                on_epoch(metrics)
+        if stopped or done >= 1.0:
+            break
     model.eval()
     return history
 
 
+def learning_rate_factor(schedule, done):
+    """The learning rate, as a share of its peak, with `done` (0-1) of the run behind: constant; cosine decay to
+    0; or one cycle, a warm-up from 0 over the first ONE_CYCLE_WARMUP of the run, then cosine decay to 0."""
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * done))
+    if schedule == "one_cycle":
+        if done < ONE_CYCLE_WARMUP:
+            return max(done / ONE_CYCLE_WARMUP, 0.01)
+        return 0.5 * (1 + math.cos(math.pi * (done - ONE_CYCLE_WARMUP) / (1 - ONE_CYCLE_WARMUP)))
+    return 1.0
+
+
 def pixyz_trainer(model, lr, loss=None):
     """pixyz.models.Model with Adam over p and q, as `train` steps it. The loss is model.loss with one encoder pass
-    per step (cvae.fastpath): the same maths and noise (tests/test_benchmarks.py), less time."""
-    loss = OnePassELBO(model.p, model.q, model.prior) if loss is None else loss
+    per step (cvae.fastpath): the same maths and noise (tests/test_benchmarks.py), less time; its forward pass runs
+    under `mixed_precision`. A `loss` passed in runs as it is (fp32)."""
+    device = model.device
+    if loss is None:
+        loss = OnePassELBO(model.p, model.q, model.prior, autocast=lambda: mixed_precision(device))
+    # fused: Adam's update as one kernel per parameter instead of a dozen elementwise passes (on one CPU thread,
+    # Adam was a quarter of the step); torch has it for CPU and CUDA.
+    fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
     return Model(loss=loss, distributions=[model.p, model.q], optimizer=torch.optim.Adam,
-                 optimizer_params={"lr": lr})
+                 optimizer_params={"lr": lr, **fused})
+
+
+def mixed_precision(device):
+    """The context the training step's forward pass runs under: bf16 autocast where `device` computes bf16 in
+    hardware, else one that changes nothing (fp32). The distributions' parameters stay fp32 (cvae.models), so only
+    the networks' layers round to bf16; evaluation (cvae.evaluate) stays fp32.
+
+    - CPU: x86 with AVX512-BF16 or AMX (`cpu_has_bf16`); without them oneDNN emulates bf16, slower than fp32, so
+      those CPUs train in fp32.
+    - CUDA: compute capability 8.0 (Ampere) and later. bf16, not fp16: fp16 needs a GradScaler around backward and
+      the optimizer step, which pixyz.models.Model.train does itself.
+    - Anything else (mps): fp32.
+    """
+    device = torch.device(device)
+    if device.type == "cpu" and cpu_has_bf16():
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    if device.type == "cuda" and torch.cuda.get_device_capability(device) >= (8, 0):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def cpu_has_bf16():
+    """Whether this CPU computes bf16 in hardware: x86 AVX512-BF16 or AMX."""
+    if hasattr(torch.cpu, "get_capabilities"):  # public in recent torch
+        capabilities = torch.cpu.get_capabilities()
+        return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
+    # older torch: its private checks; where they are missing too, training stays fp32
+    checks = (getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return any(check() for check in checks if check is not None)
 
 
 def measure(model, data, train_size=None):

@@ -4,7 +4,7 @@ import gradio as gr
 
 from . import handlers as h
 from .shared import RAW, inference
-from .training import DEFAULTS, check_training_settings
+from .training import BUDGETS, DEFAULTS, START_FROM, check_training_settings, default_settings
 
 API_TRAIN_WAIT_S = 600      # /train waits this long for another visitor's training, then gives up politely
 
@@ -29,14 +29,26 @@ def build(ctx):
         return png(h.sample_grid(ctx.model_of(session, "generator"), digit, h.GRID_SAMPLES if n is None else n,
                                  0 if seed is None else seed))
 
-    def train(session, model, epochs, batch_size, lr, train_size, request: gr.Request):
-        settings = check_training_settings(model, epochs, batch_size, lr, train_size, len(runner.data().x_train))
-        job = runner.start_when_free(settings, owner=request.session_hash, timeout=API_TRAIN_WAIT_S)
+    def train(session, model, budget, epochs, batch_size, lr, train_size, start, request: gr.Request):
+        """The page's defaults fill in what is left out (None, 0 or ""): the short run of the model asked for."""
+        available = len(runner.data().x_train)
+        d = {**default_settings(model if model in ctx.shipped else "generator"), "train_size": available}
+        given = {"budget": budget, "epochs": epochs, "batch_size": batch_size, "lr": lr, "train_size": train_size,
+                 "start": start}
+        s = {k: d[k] if v is None or v == 0 or v == "" else v for k, v in given.items()}
+        settings = check_training_settings(model, s["budget"], s["epochs"], s["batch_size"], s["lr"],
+                                           s["train_size"], available, s["start"])
+        init = {START_FROM[1]: ctx.shipped[model]["model"],
+                START_FROM[2]: ((session or {}).get(model) or {}).get("model")}.get(settings["start"])
+        if settings["start"] == START_FROM[2] and init is None:
+            raise h.InputError(f"This session has no {model} of its own to train on.")
+        job = runner.start_when_free(settings, owner=request.session_hash, start_model=init,
+                                     timeout=API_TRAIN_WAIT_S)
         if job is None:
             raise h.InputError("Another visitor's training is still running; try again later.")
         while not job.wait(0.5):
             job.touch()
-        if job.status != "done":
+        if job.model is None:
             raise h.InputError(f"Training {job.status}" + (f": {job.error}" if job.error else "."))
         return job.result(), {**(session or {}), job.kind: {"model": job.model, "id": job.run_id}}
 
@@ -54,10 +66,13 @@ def build(ctx):
         label = gr.Label(label="label")
         seen = gr.Image(label="seen", type="filepath")
         model = gr.Textbox("generator", label="model")
-        epochs = gr.Number(DEFAULTS["epochs"], label="epochs")
-        batch_size = gr.Number(DEFAULTS["batch_size"], label="batch_size")
-        lr = gr.Number(DEFAULTS["lr"], label="lr")
-        train_size = gr.Number(DEFAULTS["train_size"], label="train_size")
+        # 0 or "": the page's default (for the model asked for), so that /train given only the model runs it
+        budget = gr.Textbox("", label="budget")
+        epochs = gr.Number(0, label="epochs")
+        batch_size = gr.Number(0, label="batch_size")
+        lr = gr.Number(0, label="lr")
+        train_size = gr.Number(0, label="train_size")
+        start = gr.Textbox("", label="start")
         metrics = gr.JSON(label="metrics")
         models = gr.JSON(label="models")
 
@@ -72,9 +87,14 @@ def build(ctx):
           api_description=f"`n` (1-{h.MAX_GRID_SAMPLES}) samples of `digit` (0-9) by model 1, z ~ N(0, I) drawn "
                           f"with `seed` (0-{h.MAX_SEED}): an 8-wide PNG grid, 28 px digits doubled (the page's "
                           "64 samples).")
-    gr.on([], train, [session, model, epochs, batch_size, lr, train_size], [metrics, session], api_name="train",
-          concurrency_limit=1, concurrency_id="training",
-          api_description="Train a fresh `model` ('generator' or 'classifier'); returns the run id and the "
-                          "per-epoch metrics, and the calling session then uses the trained model.")
+    gr.on([], train, [session, model, budget, epochs, batch_size, lr, train_size, start], [metrics, session],
+          api_name="train", concurrency_limit=1, concurrency_id="training", **RAW,
+          api_description="Train `model` ('generator' or 'classifier') as the Train tab does; every other "
+                          "argument may be left out (or 0, or empty) for the page's default: `budget` one of "
+                          f"{', '.join(repr(b) for b in BUDGETS)} (default {DEFAULTS['budget']!r}), `epochs` (for "
+                          "the budget 'until N epochs'), `batch_size`, `lr` (the peak learning rate), `train_size` "
+                          f"(training images), `start` one of {', '.join(repr(s) for s in START_FROM)}. Returns the "
+                          "run id, its settings, progress and test figures; the calling session then uses the "
+                          "trained model.")
     gr.on([], session_models, [session], models, api_name="session_models",
           api_description="The ids of the models this session uses ('shipped:...' or a run id).")

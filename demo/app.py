@@ -42,6 +42,10 @@ CSS = """
 #title { text-align: center; }
 #title p { font-size: 1.05em; }
 .z-row { gap: 6px !important; }
+.label-above label[data-testid="block-label"] { position: static; }
+#picture img { display: block; width: 100%; max-width: 340px; height: auto; margin: 0 auto; }
+#strip img { display: block; width: 100%; max-width: 906px; height: auto; margin: 0 auto; }
+#picture a.download, #strip a.download { font-size: 0.85em; }
 """
 
 INTRO = """

@@ -12,8 +12,6 @@ import random
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
-import pandas as pd
 import torch
 from PIL import Image
 
@@ -264,56 +262,3 @@ def style_strip(generator, image, digit, factor=3):
         return None
     z = generator.encode(x[None], [check_digit(digit)])
     return digits_strip(generator, z, factor)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Training progress as the Train tab shows it
-
-MAX_PLOT_POINTS = 400
-WAITING_MESSAGE = "Waiting for another visitor's training to finish…"
-
-
-def progress_text(snap):
-    """One line about a training job's state, from TrainingJob.snapshot()."""
-    status = snap["status"]
-    kind = snap["kind"]
-    if status == "starting":
-        return f"Loading data and building a fresh {kind}…"
-    where = (f"epoch {snap['epoch']}/{snap['epochs']} · step {snap['step']}/{snap['steps']}"
-             if snap["epoch"] else "")
-    speed = f" · {snap['images_per_s']:,.0f} images/s" if snap["images_per_s"] else ""
-    loss = f" · loss {snap['loss']:.3f}" if snap["loss"] is not None else ""
-    if status == "running":
-        return f"**Training the {kind}:** {where}{speed}{loss} · {snap['seconds']:.0f} s"
-    if status == "done":
-        return (f"**Finished** training the {kind} ({snap['run_id']}) in {snap['seconds']:.0f} s{speed}. "
-                "Use it in this session, or save it.")
-    if status == "stopped":
-        return f"**Stopped** at {where or 'the start'}. This session keeps the model it had."
-    return f"**Training failed:** {snap['error']}"
-
-
-def loss_frame(snap):
-    """The loss curve as a DataFrame (step, loss), thinned to at most MAX_PLOT_POINTS points."""
-    losses = snap["losses"]
-    if len(losses) > MAX_PLOT_POINTS:
-        idx = np.linspace(0, len(losses) - 1, MAX_PLOT_POINTS).round().astype(int)
-        losses = [losses[i] for i in idx]
-    # Typed columns, also when empty: the plot takes a column of objects for categories, not numbers.
-    return pd.DataFrame({"step": np.array([s for s, _ in losses], dtype=np.int64),
-                         "loss": np.array([v for _, v in losses], dtype=np.float64)})
-
-
-def history_frame(history):
-    """Per-epoch metrics as a table; the classifier's has its train and test accuracy."""
-    rows = []
-    for m in history:
-        row = {"epoch": m["epoch"], "train loss": round(m["train_loss"], 3), "test loss": round(m["test_loss"], 3)}
-        if "test_accuracy" in m:
-            row["train accuracy"] = round(m["train_accuracy"], 4)
-            row["test accuracy"] = round(m["test_accuracy"], 4)
-        row["seconds"] = round(m["seconds"], 1)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["epoch", "train loss", "test loss", "train accuracy", "test accuracy",
-                                       "seconds"] if any("test_accuracy" in m for m in history)
-                        else ["epoch", "train loss", "test loss", "seconds"])

@@ -49,5 +49,11 @@ class PictureStore:
             raise
         return str(self.folder / name)
 
+    def new_path(self, name):
+        """A path for a file the app is about to write under `name` (a download's name), in a folder of its own."""
+        folder = self.folder / uuid.uuid4().hex
+        folder.mkdir()
+        return folder / name
+
     def __contains__(self, path):
-        return path is not None and Path(path).resolve().parent == self.folder
+        return path is not None and self.folder in Path(path).resolve().parents

@@ -27,8 +27,8 @@ def model_id(model):
 
 
 class Shared:
-    """The shipped models, the server's training slot (`runner`), `png`: PIL image -> the path of a PNG file written
-    once, never rewritten; and, set when the page is laid out, the visitor's gr.State: `session` (the models they
+    """The shipped models, the server's training slot (`runner`), `files` (demo/pictures.py) and its `png`: PIL
+    image -> the path of a PNG file written once, never rewritten; and, set when the page is laid out, the visitor's gr.State: `session` (the models they
     trained and use) and `last_drawing` (the 28 x 28 tensor of the digit they drew or uploaded last, or None)."""
 
     def __init__(self, generator, classifier, runner):
@@ -36,7 +36,8 @@ class Shared:
                         "classifier": {"model": classifier, "id": model_id(classifier)}}
         self.runner = runner
         self.z_dim = generator.z_dim
-        self.png = PictureStore().save
+        self.files = PictureStore()
+        self.png = self.files.save
         self.session = self.last_drawing = None
 
     @property

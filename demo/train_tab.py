@@ -1,129 +1,416 @@
-"""The Train tab: train a fresh model in the server's one training slot (demo/training.py is the worker), watch
-its loss and samples, then use it in this session or save it under runs/."""
+"""The Train tab: train model 1 or model 2 in the server's one training slot (demo/training.py is the worker) within
+a time budget, and watch it learn: the loss (train, and test every few seconds), the generator's samples of fixed z
+and digits redrawn every second, the classifier's test accuracy and confusion matrix. Pause and resume; Stop keeps
+what was trained. The trained model ("your model") can be used in this session, compared with the shipped one,
+saved under runs/, downloaded, and trained on; saved runs and uploaded models load back into "your model"."""
 import time
 
 import gradio as gr
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image, ImageDraw
+
+from cvae.models import Y_DIM
+from cvae.preprocess import to_grid_image
 
 from . import handlers as h
-from .shared import PRIVATE
-from .training import DEFAULTS, check_training_settings, save_run
+from .runs import list_runs, load_run, load_upload, save_run, zip_model
+from .shared import PRIVATE, inference
+from .training import BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, check_training_settings, default_settings
 
-HELP = """Train a fresh model and watch it learn. One training runs at a time on this server; other
-visitors keep using the shipped models. When it finishes you can use it in *your* session, or save it under
-`runs/`."""
+HELP = """Train a model of your own and watch it learn: with the defaults a fresh **generator** draws every digit
+recognisably within a minute, and a fresh **classifier** reads over 97 % of the test digits. Pause and resume at any
+time; **Stop** keeps what it has learnt so far. Then use it in this session (the Generate and Draw tabs run on it),
+compare it with the shipped model, save it, download it, or train it further. One training runs at a time on this
+server; other visitors keep using the shipped models."""
+MAX_PLOT_POINTS = 400
+CURVE_COLOURS = {"train": "#4f46e5", "test": "#f97316"}
+WAITING_MESSAGE = "Waiting for another visitor's training to finish…"
+COMPARE_SEED, COMPARE_ROWS = 0, 3
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# Handlers: small functions of a job's snapshot or a model, tested without a browser (tests/test_train_tab.py)
+
+def progress_text(snap):
+    """One line about a training job's state, from TrainingJob.snapshot()."""
+    status, kind = snap["status"], snap["kind"]
+    if status == "starting":
+        return f"Loading data and building the {kind}…"
+    if status == "failed":
+        return f"**Training failed:** {snap['error']}"
+    where = f"step {snap['global_step']:,} · epoch {snap['epoch']}" if snap["global_step"] else "the start"
+    speed = f" · {snap['images_per_s']:,.0f} images/s" if snap["images_per_s"] else ""
+    loss = f" · loss {snap['loss']:.2f}" if snap["loss"] is not None else ""
+    budget = BUDGETS[snap["budget"]]
+    clock = (f"{snap['train_seconds']:.0f} s of {budget} s" if budget
+             else f"{snap['train_seconds']:.0f} s, {snap['fraction'] * 100:.0f} % of {snap['epochs']} epochs")
+    eta = f" · about {snap['eta_s']:.0f} s left" if snap["eta_s"] is not None else ""
+    if status == "running":
+        return f"**Training the {kind}:** {clock} · {where}{speed}{loss}{eta}"
+    if status == "paused":
+        return f"**Paused** at {where} ({clock}). The model, the optimizer and the curves are kept: resume when you like."
+    if status == "measuring":
+        return f"**Measuring** the {kind} on the 10,000 test images…"
+    final = snap["final"] or {}
+    figures = f"test loss {final['test_loss']:.2f}" if "test_loss" in final else ""
+    if "test_accuracy" in final:
+        figures += f", test accuracy {final['test_accuracy'] * 100:.2f} %"
+    ended = "Finished" if status == "done" else f"Stopped at {where}, keeping what it learnt so far"
+    return f"**{ended}** ({snap['train_seconds']:.0f} s of training): {figures}. It is now *your model* below."
+
+
+def loss_frame(snap):
+    """The loss curves as one DataFrame (step, loss, curve): the training loss, thinned to at most MAX_PLOT_POINTS
+    points, and the test loss measured every few seconds."""
+    losses = snap["losses"]
+    if len(losses) > MAX_PLOT_POINTS:
+        idx = np.linspace(0, len(losses) - 1, MAX_PLOT_POINTS).round().astype(int)
+        losses = [losses[i] for i in idx]
+    steps = [s for s, _ in losses] + [t["step"] for t in snap["tests"]]
+    values = [v for _, v in losses] + [t["test_loss"] for t in snap["tests"]]
+    # Typed columns, also when empty: the plot takes a column of objects for categories, not numbers.
+    return pd.DataFrame({"step": np.array(steps, dtype=np.int64), "loss": np.array(values, dtype=np.float64),
+                         "curve": pd.Series(["train"] * len(losses) + ["test"] * len(snap["tests"]), dtype="str")})
+
+
+def accuracy_frame(snap):
+    tests = [t for t in snap["tests"] if "test_accuracy" in t]
+    return pd.DataFrame({"step": np.array([t["step"] for t in tests], dtype=np.int64),
+                         "accuracy": np.array([t["test_accuracy"] * 100 for t in tests], dtype=np.float64)})
+
+
+def confusion_image(matrix, cell=34):
+    """A 10 x 10 confusion matrix (rows: the true digit, columns: the digit read) as a picture: each row shaded
+    by its share, the count written in every cell that is not zero."""
+    if matrix is None:
+        return None
+    matrix = np.asarray(matrix)
+    share = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+    margin = cell
+    image = Image.new("RGB", (margin + Y_DIM * cell, margin + Y_DIM * cell), "white")
+    draw = ImageDraw.Draw(image)
+    for d in range(Y_DIM):
+        draw.text((margin + d * cell + cell // 2 - 3, margin // 2 - 6), str(d), fill="black")
+        draw.text((margin // 2 - 3, margin + d * cell + cell // 2 - 6), str(d), fill="black")
+    for i in range(Y_DIM):
+        for j in range(Y_DIM):
+            right = i == j
+            level = share[i, j] if right else min(1.0, share[i, j] * 10)  # mistakes are few: shown 10 x
+            colour = tuple(int(255 - level * (255 - c)) for c in ((70, 90, 220) if right else (220, 60, 60)))
+            box = (margin + j * cell, margin + i * cell, margin + (j + 1) * cell - 1, margin + (i + 1) * cell - 1)
+            draw.rectangle(box, fill=colour)
+            if matrix[i, j]:
+                text = str(int(matrix[i, j]))
+                draw.text((box[0] + cell // 2 - 3 * len(text), box[1] + cell // 2 - 6), text,
+                          fill="white" if level > 0.6 else "black")
+    return image
+
+
+def describe(model, in_use=False):
+    """What "your model" is, in one line."""
+    if model is None:
+        return "*No model of yours yet: train one, or load one below.*"
+    meta = getattr(model, "metadata", None) or {}
+    progress, test = meta.get("progress") or {}, meta.get("test") or {}
+    origin = meta.get("run_id") or meta.get("source_name") or "a model"
+    parts = [f"**Your model**: a {model.kind} (`{origin}`)"]
+    if progress:
+        parts.append(f"{progress.get('train_seconds', 0):.0f} s, {progress.get('steps', 0):,} steps"
+                     + (", stopped early" if progress.get("partial") else ""))
+    if "test_accuracy" in test:
+        parts.append(f"test accuracy {test['test_accuracy'] * 100:.2f} %")
+    elif "test_loss" in test:
+        parts.append(f"test loss {test['test_loss']:.2f}")
+    parts.append("in use in this session" if in_use else "not in use yet")
+    return " · ".join(parts)
+
+
+def fits_the_page(model, z_dim):
+    """A generator drives the Generate tab's z_dim sliders: one with another z cannot be used there."""
+    if model.kind == "generator" and model.z_dim != z_dim:
+        raise h.InputError(f"This generator has a {model.z_dim}-dimensional z; the page's sliders need {z_dim}. "
+                           "It can still be saved and downloaded.")
+
+
+def labelled_rows(rows):
+    """[(label, PIL image)] stacked, each with its label on the left."""
+    width = max(image.width for _, image in rows) + 90
+    out = Image.new("L", (width, sum(image.height + 6 for _, image in rows)), 255)
+    draw, top = ImageDraw.Draw(out), 0
+    for label, image in rows:
+        draw.text((6, top + image.height // 2 - 6), label, fill=0)
+        out.paste(image, (90, top))
+        top += image.height + 6
+    return out
+
+
+def compare_generators(shipped, yours):
+    """The same z (COMPARE_ROWS draws with COMPARE_SEED) as every digit, by the shipped generator and by yours."""
+    z = torch.randn(COMPARE_ROWS, shipped.z_dim, generator=torch.Generator().manual_seed(COMPARE_SEED))
+    rows = []
+    for name, model in (("shipped", shipped), ("yours", yours)):
+        images = model.draw(z.repeat_interleave(Y_DIM, 0), list(range(Y_DIM)) * COMPARE_ROWS)
+        rows.append((name, h.enlarge_by(to_grid_image(images, nrow=Y_DIM), 2)))
+    return labelled_rows(rows)
+
+
+def compare_classifiers(shipped, yours, drawing, drawn_set):
+    """Markdown: both classifiers' reading of the visitor's last drawing, and their accuracy on the drawn set."""
+    lines = []
+    models = (("the shipped classifier", shipped), ("your classifier", yours))
+    if drawing is not None:
+        for name, model in models:
+            label, _ = h.classify(model, drawing)
+            d = h.predicted_digit(label)
+            lines.append(f"- Your last drawing: {name} reads **{d}** ({label[str(d)] * 100:.1f} %)")
+    else:
+        lines.append("- Draw a digit on the Draw tab to see both read it.")
+    x, y = drawn_set
+    for name, model in models:
+        g = torch.Generator(device=model.device).manual_seed(0)
+        acc = (model.predict_probs(x, generator=g).argmax(-1).cpu() == y).float().mean().item()
+        lines.append(f"- {len(y)} drawn digits that are not MNIST: {name} reads **{acc * 100:.1f} %** right")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 
 def build(ctx, tab, runs_dir, shipped_dir):
     """Lay out the tab inside `tab` (the gr.Tab, whose select event loads the data) and wire its events."""
     runner = ctx.runner
+    drawn = {}
+
+    def drawn_set():
+        """The drawn-digit set as model input, made once (it takes a few seconds)."""
+        if not drawn:
+            from cvae.drawn_digits import make_drawn_digits
+            from cvae.preprocess import to_mnist_image
+            items = make_drawn_digits()
+            drawn["x"] = torch.stack([to_mnist_image(d.image) for d in items])
+            drawn["y"] = torch.tensor([d.digit for d in items])
+        return drawn["x"], drawn["y"]
+
+    def your_model_outputs(model, session):
+        """The "your model" part of the page for `model` (None: nothing yet)."""
+        ready = gr.update(interactive=model is not None)
+        name = (model.metadata.get("run_id") or model.kind) if model is not None else None
+        download = str(zip_model(model, ctx.files.new_path(f"{name}.zip"))) if model is not None else None
+        in_use = model is not None and (session or {}).get(model.kind, {}).get("model") is model
+        return (model, describe(model, in_use), gr.update(value=download, interactive=model is not None),
+                ready, ready, ready)
 
     def tab_opened(current_size):
         data = runner.data()  # loaded here, once, on first use
         n = len(data.x_train)
         notice = f"⚠️ {data.notice}" if data.notice else f"Training data: full MNIST ({n:,} images)."
-        return gr.update(maximum=n, value=min(current_size or DEFAULTS["train_size"], n)), notice
+        return (gr.update(maximum=n, value=min(current_size or n, n)), notice,
+                gr.update(choices=list_runs(runs_dir)))
 
-    def announce(kind, epochs, batch_size, lr, train_size):
-        check_training_settings(kind, epochs, batch_size, lr, train_size, len(runner.data().x_train))
-        return h.WAITING_MESSAGE if runner.busy else f"Starting: a fresh {kind}…"
+    def kind_chosen(kind):
+        d = default_settings(kind)
+        return d["batch_size"], d["lr"]
 
-    def train_in_page(kind, epochs, batch_size, lr, train_size, request: gr.Request):
+    def start_model(settings, session, yours):
+        start, kind = settings["start"], settings["kind"]
+        if start == START_FROM[1]:
+            return ctx.shipped[kind]["model"]
+        if start == START_FROM[2]:
+            if yours is None or yours.kind != kind:
+                raise h.InputError(f"You have no {kind} of your own yet: train one from a fresh model first, or "
+                                   "load one below.")
+            return yours
+        return None
+
+    def announce(kind, start, budget, epochs, batch_size, lr, train_size, session, yours):
+        settings = check_training_settings(kind, budget, epochs, batch_size, lr, train_size,
+                                           len(runner.data().x_train), start)
+        start_model(settings, session, yours)
+        return WAITING_MESSAGE if runner.busy else f"Starting: {start} ({kind})…"
+
+    def train_in_page(kind, start, budget, epochs, batch_size, lr, train_size, session, yours,
+                      request: gr.Request):
         """Start a training (or wait for the slot) and show its progress every half second until it ends."""
-        settings = check_training_settings(kind, epochs, batch_size, lr, train_size, len(runner.data().x_train))
-        locked = gr.update(interactive=False)
-        job = runner.start(settings, owner=request.session_hash)
+        settings = check_training_settings(kind, budget, epochs, batch_size, lr, train_size,
+                                           len(runner.data().x_train), start)
+        init = start_model(settings, session, yours)
+        off, on = gr.update(interactive=False), gr.update(interactive=True)
+        skip = gr.skip()
+        job = runner.start(settings, request.session_hash, init)
         while job is None:  # another visitor's training still holds the slot
-            yield (h.WAITING_MESSAGE, gr.skip(), gr.skip(), gr.skip(), "",
-                   None, locked, locked)
+            yield (WAITING_MESSAGE, *[skip] * 4, *[skip] * 6, off, off, off)
             time.sleep(0.5)
-            job = runner.start(settings, owner=request.session_hash)
-        shown = {"preview": 0, "losses": 0, "epochs": 0}  # redraw only what changed: the page stays light
-        yield (h.progress_text(job.snapshot()), h.loss_frame({"losses": []}),
-               gr.update(value=None, visible=kind == "generator"), h.history_frame([]), "", None, locked, locked)
+            job = runner.start(settings, request.session_hash, init)
+        generator = kind == "generator"
+        # The views of this kind of model, empty; then only what changed is sent (the page stays light).
+        # (None, not an empty table: a plot given no rows first shows none of the rows it is given later)
+        yield (progress_text(job.snapshot()), None, gr.update(value=None, visible=generator),
+               gr.update(value=None, visible=not generator), gr.update(value=None, visible=not generator),
+               *[skip] * 6, off, on, on)
+        shown = {"preview": 0, "losses": 0, "tests": 0}
         try:
             while True:
                 done = job.wait(0.5)
                 job.touch()
                 snap = job.snapshot()
                 fresh = {"preview": snap["preview_version"], "losses": len(snap["losses"]),
-                         "epochs": len(snap["history"])}
+                         "tests": len(snap["tests"])}
                 changed = {k: fresh[k] != shown[k] for k in fresh}
                 shown = fresh
-                finished = done and snap["status"] == "done"
-                yield (h.progress_text(snap),
-                       h.loss_frame(snap) if changed["losses"] else gr.skip(),
-                       ctx.png(snap["preview"]) if changed["preview"] else gr.skip(),
-                       h.history_frame(snap["history"]) if changed["epochs"] else gr.skip(),
-                       gr.skip(), job if finished else None,
-                       gr.update(interactive=finished), gr.update(interactive=finished))
+                # The plot keeps the curves of the first table it is sent: send none until both have points.
+                plots = (loss_frame(snap) if (changed["losses"] or changed["tests"]) and snap["losses"]
+                         and snap["tests"] else skip,
+                         ctx.png(snap["preview"]) if changed["preview"] else skip,
+                         accuracy_frame(snap) if changed["tests"] and not generator else skip,
+                         ctx.png(confusion_image(snap["confusion"])) if changed["tests"] and not generator else skip)
                 if done:
+                    mine = your_model_outputs(job.model, session) if job.model is not None else (skip,) * 6
+                    yield (progress_text(snap), *plots, *mine, on, gr.update(value="Pause", interactive=False), off)
                     return
+                pause = gr.update(value="Resume" if job.pause_event.is_set() else "Pause", interactive=True)
+                yield (progress_text(snap), *plots, *[skip] * 6, off, pause, on)
         finally:
             if not job.done_event.is_set():  # the page went away mid-training: free the slot
                 job.stop_event.set()
 
+    def pause_or_resume(request: gr.Request):
+        job = runner.job
+        paused = job is not None and job.pause_event.is_set()
+        if not runner.pause(owner=request.session_hash, paused=not paused):
+            gr.Info("Nothing of yours is training.", duration=3)
+            return gr.update(value="Pause")
+        return gr.update(value="Pause" if paused else "Resume")
+
     def stop_in_page(request: gr.Request):
         if runner.stop(owner=request.session_hash):
-            gr.Info("Stopping…", duration=2)
+            gr.Info("Stopping: the model keeps what it has learnt.", duration=3)
         else:
             gr.Info("Nothing of yours is training.", duration=3)
 
-    def use_in_session(session, job):
-        if job is None or job.model is None:
-            raise h.InputError("There is no finished training to use yet.")
-        session = {**(session or {}), job.kind: {"model": job.model, "id": job.run_id}}
-        gr.Info(f"This session now uses your {job.kind} ({job.run_id}).")
-        return session, ctx.summary(session)
+    def use_in_session(session, yours):
+        if yours is None:
+            raise h.InputError("There is no model of yours to use yet.")
+        fits_the_page(yours, ctx.z_dim)
+        run_id = (yours.metadata or {}).get("run_id") or (yours.metadata or {}).get("source_name") or yours.kind
+        session = {**(session or {}), yours.kind: {"model": yours, "id": run_id}}
+        gr.Info(f"This session now uses your {yours.kind}: the Generate and Draw tabs run on it.")
+        return session, ctx.summary(session), describe(yours, in_use=True)
 
-    def back_to_shipped():
-        return None, ctx.summary(None)
+    def back_to_shipped(yours):
+        return None, ctx.summary(None), describe(yours)
 
-    def save_in_runs(job, name):
-        folder = save_run(job, runs_dir, name, shipped_dir)
+    def save_in_runs(yours, name):
+        folder = save_run(yours, runs_dir, name, shipped_dir)
         # The folder's name only: where the server keeps its runs is not the visitor's business.
-        return f"Saved as `{folder.name}/{job.kind}.safetensors` (+ `.json`) in the server's runs folder."
+        return (f"Saved as `{folder.name}/{yours.kind}.safetensors` (+ `.json`) in the server's runs folder.",
+                gr.update(choices=list_runs(runs_dir)))
 
+    def refresh_runs():
+        return gr.update(choices=list_runs(runs_dir))
+
+    def load_saved(choice, session):
+        model = load_run(runs_dir, choice, runner.device)
+        model.metadata = {**model.metadata, "source_name": choice}
+        gr.Info(f"Loaded {choice} as your model.")
+        return your_model_outputs(model, session)
+
+    def load_uploaded(files, session):
+        model = load_upload([h.upload_path(f) for f in files or []], runner.device)
+        model.metadata = {**model.metadata, "source_name": model.metadata.get("run_id") or "uploaded"}
+        gr.Info(f"Your uploaded {model.kind} is now your model.")
+        return your_model_outputs(model, session)
+
+    @inference
+    def compare(yours, drawing):
+        if yours is None:
+            raise h.InputError("There is no model of yours to compare yet.")
+        shipped = ctx.shipped[yours.kind]["model"]
+        if yours.kind == "generator":
+            fits_the_page(yours, ctx.z_dim)
+            return (gr.update(value=ctx.png(compare_generators(shipped, yours)), visible=True),
+                    "The same three z, as every digit: the **shipped** generator above, **yours** below.")
+        return gr.update(visible=False), compare_classifiers(shipped, yours, drawing, drawn_set())
+
+    d = default_settings("generator")
     gr.Markdown(HELP)
     data_notice = gr.Markdown("", elem_id="data-notice")
     with gr.Row():
-        kind = gr.Radio(["generator", "classifier"], value="generator", label="Model")
-        epochs = gr.Number(DEFAULTS["epochs"], label="Epochs", precision=0, minimum=1, maximum=50)
-        batch_size = gr.Number(DEFAULTS["batch_size"], label="Batch size", precision=0, minimum=1,
-                               maximum=4096)
-        lr = gr.Number(DEFAULTS["lr"], label="Learning rate")
-        train_size = gr.Slider(1, DEFAULTS["train_size"], value=DEFAULTS["train_size"], step=1,
-                               label="Training images", elem_id="train-size", buttons=[])
+        kind = gr.Radio(["generator", "classifier"], value="generator", label="Model", elem_id="train-kind")
+        start_from = gr.Radio(list(START_FROM), value=DEFAULTS["start"], label="Start from", elem_id="start-from")
+        budget = gr.Radio(list(BUDGETS), value=DEFAULTS["budget"], label="Train for", elem_id="budget")
+        epochs = gr.Number(DEFAULTS["epochs"], label="Epochs (N)", precision=0, minimum=1, maximum=MAX_EPOCHS,
+                           visible=BUDGETS[DEFAULTS["budget"]] is None, elem_id="epochs")
+    with gr.Accordion("Batch size, learning rate, training images", open=False):
+        with gr.Row():
+            batch_size = gr.Number(d["batch_size"], label="Batch size", precision=0, minimum=1, maximum=4096)
+            lr = gr.Number(d["lr"], label="Peak learning rate")
+            train_size = gr.Slider(1, 60_000, value=60_000, step=1, label="Training images", elem_id="train-size",
+                                   buttons=[])
     with gr.Row():
         start_button = gr.Button("Start training", variant="primary", elem_id="start")
-        stop_button = gr.Button("Stop", variant="stop", elem_id="stop")
+        pause_button = gr.Button("Pause", interactive=False, elem_id="pause")
+        stop_button = gr.Button("Stop", variant="stop", interactive=False, elem_id="stop")
     progress = gr.Markdown("Not started.", elem_id="train-progress")
     with gr.Row(equal_height=False):
-        loss_plot = gr.LinePlot(h.loss_frame({"losses": []}), x="step", y="loss", x_title="step",
-                                y_title="loss", title="Training loss (negative ELBO per image)",
+        loss_plot = gr.LinePlot(None, x="step", y="loss", color="curve", color_map=CURVE_COLOURS, x_title="step",
+                                y_title="negative ELBO per image", title="Loss: train, and test every few seconds",
                                 height=340, elem_id="loss-plot")
-        preview = gr.Image(label="Samples now (a row per z, a column per digit)", type="filepath",
-                           height=340, interactive=False, visible=False,
-                           elem_classes="pixelated")
-    history = gr.Dataframe(h.history_frame([]), label="Per epoch", interactive=False, elem_id="history")
-    finished = gr.State(None)
+        with gr.Column():
+            # Labels above the pictures, not over them (gradio's label box would hide their top rows).
+            samples = gr.Image(label="Samples now: a row per z, a column per digit (the same z all along)",
+                               type="filepath", interactive=False, visible=True, elem_id="samples",
+                               elem_classes=["pixelated", "label-above"])
+            accuracy_plot = gr.LinePlot(None, x="step", y="accuracy", title="Test accuracy", x_title="step",
+                                        y_title="%", height=220, visible=False, elem_id="accuracy-plot")
+            confusion = gr.Image(label="Confusion matrix on test digits (rows: true digit, columns: read as)",
+                                 type="filepath", interactive=False, visible=False, elem_id="confusion",
+                                 elem_classes="label-above")
+
+    yours = gr.State(None)
+    gr.Markdown("### Your model")
+    yours_text = gr.Markdown(describe(None), elem_id="your-model")
     with gr.Row(equal_height=True):
         use_button = gr.Button("Use in this session", interactive=False, elem_id="use")
-        run_name = gr.Textbox(placeholder="run name, e.g. my-generator", show_label=False,
-                              container=False, scale=2)
-        save_button = gr.Button("Save", interactive=False, elem_id="save")
-        reset_button = gr.Button("Use the shipped models")
+        compare_button = gr.Button("Compare with the shipped model", interactive=False, elem_id="compare")
+        download_button = gr.DownloadButton("Download (.zip)", interactive=False, elem_id="download")
+    with gr.Row(equal_height=True):
+        name = gr.Textbox(placeholder="run name, e.g. my-generator", show_label=False, container=False, scale=2)
+        save_button = gr.Button("Save under runs/", interactive=False, elem_id="save")
     saved = gr.Markdown("")
-    in_use = gr.Markdown(ctx.summary(None), elem_id="in-use")
+    compared = gr.Image(label="Shipped vs yours", type="filepath", interactive=False, visible=False,
+                        elem_id="compared", elem_classes="pixelated")
+    compared_text = gr.Markdown("", elem_id="compared-text")
+    with gr.Accordion("Load a saved run, or upload a model", open=False):
+        with gr.Row(equal_height=True):
+            runs_list = gr.Dropdown([], label="Saved runs", elem_id="runs", scale=3)
+            refresh_button = gr.Button("Refresh", scale=0)
+            load_button = gr.Button("Load as your model", elem_id="load", scale=1)
+        upload = gr.File(label="…or upload NAME.safetensors + NAME.json (or the .zip this page downloads)",
+                         file_count="multiple", file_types=[".safetensors", ".json", ".zip"], elem_id="upload-model")
+    with gr.Row(equal_height=True):
+        in_use = gr.Markdown(ctx.summary(None), elem_id="in-use")
+        reset_button = gr.Button("Use the shipped models", scale=0)
 
-    # One training at a time per server (the "training" concurrency group); Stop is never queued behind it.
+    # One training at a time per server (the "training" concurrency group); Pause and Stop are never queued
+    # behind it.
     session = ctx.session
-    tab.select(tab_opened, train_size, [train_size, data_notice], show_progress="minimal", **PRIVATE)
-    (start_button.click(announce, [kind, epochs, batch_size, lr, train_size], progress, concurrency_limit=None,
-                        **PRIVATE)
-     .success(train_in_page, [kind, epochs, batch_size, lr, train_size],
-              [progress, loss_plot, preview, history, saved, finished, use_button, save_button],
+    settings = [kind, start_from, budget, epochs, batch_size, lr, train_size, session, yours]
+    mine = [yours, yours_text, download_button, use_button, compare_button, save_button]
+    tab.select(tab_opened, train_size, [train_size, data_notice, runs_list], show_progress="minimal", **PRIVATE)
+    kind.change(kind_chosen, kind, [batch_size, lr], **PRIVATE)
+    budget.change(lambda b: gr.update(visible=BUDGETS[b] is None), budget, epochs, **PRIVATE)
+    (start_button.click(announce, settings, progress, concurrency_limit=None, **PRIVATE)
+     .success(train_in_page, settings,
+              [progress, loss_plot, samples, accuracy_plot, confusion, *mine, start_button, pause_button,
+               stop_button],
               concurrency_limit=1, concurrency_id="training", show_progress="hidden", **PRIVATE))
+    pause_button.click(pause_or_resume, None, pause_button, concurrency_limit=None, **PRIVATE)
     stop_button.click(stop_in_page, None, None, concurrency_limit=None, **PRIVATE)
-    use_button.click(use_in_session, [session, finished], [session, in_use], **PRIVATE)
-    save_button.click(save_in_runs, [finished, run_name], saved, **PRIVATE)
-    reset_button.click(back_to_shipped, None, [session, in_use], **PRIVATE)
+    use_button.click(use_in_session, [session, yours], [session, in_use, yours_text], **PRIVATE)
+    compare_button.click(compare, [yours, ctx.last_drawing], [compared, compared_text], **PRIVATE)
+    save_button.click(save_in_runs, [yours, name], [saved, runs_list], **PRIVATE)
+    refresh_button.click(refresh_runs, None, runs_list, **PRIVATE)
+    load_button.click(load_saved, [runs_list, session], mine, **PRIVATE)
+    upload.upload(load_uploaded, [upload, session], mine, **PRIVATE)
+    reset_button.click(back_to_shipped, yours, [session, in_use, yours_text], **PRIVATE)

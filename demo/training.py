@@ -1,37 +1,39 @@
 """Training from the web page: one training at a time per server, in a worker thread, with its progress kept where
-the page's handler can read it. A finished model belongs to the visitor who trained it (their session); other
-visitors keep the shipped models.
+the page's handler can read it. A trained model belongs to the visitor who trained it; other visitors keep the
+shipped models.
 
-The Train tab's handler starts a job and reads job.snapshot() every half second; Stop sets job.stop_event,
-and cvae.train raises Stopped within one step of it. A job whose page stopped polling (the tab was closed)
-stops by itself after ABANDONED_AFTER_S.
+The Train tab's handler starts a job and reads job.snapshot() every half second. Pause holds the worker between two
+steps (the model, the optimizer's state, the curves and the samples stay as they are); Stop ends the run within a
+step and keeps the model trained so far, marked as partial. A job whose page stopped polling (the tab was closed)
+stops by itself after ABANDONED_AFTER_S, paused or not, and frees the slot.
 """
+import copy
 import math
 import os
-import re
 import threading
 import time
 import traceback
 import uuid
-from pathlib import Path
 
+import numpy as np
 import torch
 
 from cvae.data import load_mnist
+from cvae.evaluate import neg_elbo
 from cvae.models import KINDS, Y_DIM
 from cvae.preprocess import to_grid_image
-from cvae.train import LIMITS, Stopped, check_settings, new_model, train
-from cvae.weights import WEIGHTS_DIR, save_weights
+from cvae.train import LIMITS, SHORT_RUN, new_model, train
 
 from .handlers import InputError
 
-DEFAULTS = {"epochs": 1, "batch_size": 128, "lr": 1e-3, "train_size": 10_000}
+BUDGETS = {"30 s": 30, "1 min": 60, "5 min": 300, "until N epochs": None}  # seconds of training steps
+START_FROM = ("a fresh model", "the shipped model", "your model")
+DEFAULTS = {"budget": "1 min", "epochs": 3, "start": START_FROM[0]}
 MAX_EPOCHS = 50             # a web visitor holds the server's only training slot: keep a run within reach
-PREVIEW_EVERY_S = 1.0       # the generator's sample grid is redrawn this often during training
+PREVIEW_EVERY_S = 1.0       # the generator's samples are redrawn this often during training
+EVAL_EVERY_S = 6.0          # the test loss (and accuracy) on EVAL_IMAGES test images, this often (of training)
+EVAL_IMAGES = 1000
 ABANDONED_AFTER_S = 30.0    # no one has looked at the job for this long: its page is gone, so stop it
-RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-
-
 TRAINING_NICE = 10          # the training thread's scheduling priority (Linux): below the requests' (0)
 
 
@@ -58,73 +60,109 @@ def yield_to_requests():
         pass
 
 
-def check_training_settings(kind, epochs, batch_size, lr, train_size, available):
-    """What the Train tab or /train sends -> clean settings, or gr.Error saying what is wrong."""
+def default_settings(kind):
+    """What the page starts with (and /train runs when given only the model): the short run of cvae.train."""
+    return {"kind": kind, **DEFAULTS, "batch_size": SHORT_RUN[kind]["batch_size"], "lr": SHORT_RUN[kind]["lr"]}
+
+
+def check_training_settings(kind, budget, epochs, batch_size, lr, train_size, available, start=START_FROM[0]):
+    """What the Train tab or /train sends -> clean settings, or gr.Error saying what is wrong. `epochs` counts only
+    with the budget "until N epochs"."""
     if kind not in KINDS:
         raise InputError(f"The model must be one of {', '.join(KINDS)}, got {kind!r}.")
+    if budget not in BUDGETS:
+        raise InputError(f"The time budget must be one of {', '.join(BUDGETS)}, got {budget!r}.")
+    if start not in START_FROM:
+        raise InputError(f"Start from {' or '.join(START_FROM)}, not {start!r}.")
     limits = {"epochs": (1, MAX_EPOCHS), "batch_size": LIMITS["batch_size"], "lr": LIMITS["lr"],
               "train_size": (1, available)}
     names = {"epochs": "number of epochs", "batch_size": "batch size", "lr": "learning rate",
              "train_size": "training-set size"}
-    values = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "train_size": train_size}
+    values = {"epochs": epochs if BUDGETS[budget] is None else 1, "batch_size": batch_size, "lr": lr,
+              "train_size": train_size}
     for key, v in values.items():
         lo, hi = limits[key]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
             raise InputError(f"The {names[key]} must be between {lo:g} and {hi:g}, got {v!r}.")
         if key != "lr" and int(v) != v:
             raise InputError(f"The {names[key]} must be a whole number, got {v!r}.")
-    try:  # cvae's own check, in case its limits are ever narrower than the page's
-        check_settings(epochs, batch_size, lr, int(train_size), available)
-    except ValueError as e:
-        raise InputError(f"{e}.") from None
-    return {"kind": kind, "epochs": int(epochs), "batch_size": int(batch_size), "lr": float(lr),
-            "train_size": int(train_size)}
+    return {"kind": kind, "budget": budget, "epochs": int(values["epochs"]), "batch_size": int(batch_size),
+            "lr": float(lr), "train_size": int(train_size), "start": start}
 
 
 class TrainingJob:
-    """One training run: its settings, its progress (written by the worker, read by the page) and its result."""
+    """One training run: its settings, its progress (written by the worker, read by the page) and its model."""
 
-    def __init__(self, settings, owner, device):
+    def __init__(self, settings, owner, device, start_model=None):
         self.settings, self.owner, self.device = settings, owner, device
         self.kind = settings["kind"]
+        self.start_model = start_model
         self.run_id = f"{self.kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        self.stop_event, self.done_event = threading.Event(), threading.Event()
+        self.stop_event, self.done_event, self.pause_event = threading.Event(), threading.Event(), threading.Event()
         self._lock = threading.Lock()
-        self.status = "starting"          # starting, running, done, stopped, failed
+        self.status = "starting"          # starting, running, paused, measuring, done, stopped, failed
         self.epoch = self.step = self.steps = self.global_step = self.images = 0
-        self.loss, self.error, self.model, self.data_source = None, None, None, None
-        self.losses, self.history = [], []
-        self.preview, self.preview_version = None, 0
+        self.fraction = self.train_seconds = self.watch_seconds = 0.0  # training; measuring and drawing for the page
+        self.loss, self.error, self.model, self.data_source, self.final = None, None, None, None, None
+        self.losses, self.tests, self.history = [], [], []
+        self.preview, self.preview_version, self.confusion = None, 0, None
         self.started = self.last_seen = time.monotonic()
-        self.train_started = self.ended = None
+        self.ended = None
 
     def touch(self):
         """The page is still watching."""
         self.last_seen = time.monotonic()
 
+    def abandoned(self):
+        return time.monotonic() - self.last_seen > ABANDONED_AFTER_S
+
     def should_stop(self):
-        return self.stop_event.is_set() or time.monotonic() - self.last_seen > ABANDONED_AFTER_S
+        return self.stop_event.is_set() or self.abandoned()
+
+    def should_pause(self):
+        paused = self.pause_event.is_set() and not self.should_stop()
+        with self._lock:
+            if self.status in ("running", "paused"):
+                self.status = "paused" if paused else "running"
+        return paused
+
+    def eta_s(self):
+        """Seconds left: the training time left, plus what measuring and drawing for the page have taken per second
+        of training so far."""
+        if self.fraction <= 0 or self.train_seconds <= 0:
+            return None
+        budget = BUDGETS[self.settings["budget"]]
+        left = budget - self.train_seconds if budget else self.train_seconds * (1 - self.fraction) / self.fraction
+        return max(0.0, left) * (1 + self.watch_seconds / self.train_seconds)
 
     def snapshot(self):
         """A consistent copy of the progress, for the page."""
         with self._lock:
             now = self.ended or time.monotonic()  # a finished job's clock stops
-            elapsed = now - (self.train_started or self.started)
             return {"run_id": self.run_id, "kind": self.kind, "status": self.status, "epoch": self.epoch,
-                    "epochs": self.settings["epochs"], "step": self.step, "steps": self.steps, "loss": self.loss,
-                    "images_per_s": self.images / elapsed if self.images and elapsed > 0 else 0.0,
-                    "seconds": now - self.started, "losses": list(self.losses),
-                    "history": [dict(m) for m in self.history], "error": self.error,
+                    "epochs": self.settings["epochs"], "budget": self.settings["budget"], "step": self.step,
+                    "steps": self.steps, "global_step": self.global_step, "loss": self.loss,
+                    "fraction": self.fraction, "train_seconds": self.train_seconds, "eta_s": self.eta_s(),
+                    "images_per_s": self.images / self.train_seconds if self.train_seconds > 0 else 0.0,
+                    "seconds": now - self.started, "losses": list(self.losses), "tests": list(self.tests),
+                    "history": [dict(m) for m in self.history], "error": self.error, "final": self.final,
                     "preview": self.preview, "preview_version": self.preview_version,
-                    "data_source": self.data_source}
+                    "confusion": self.confusion, "data_source": self.data_source,
+                    "start": self.settings["start"]}
 
     def wait(self, timeout):
         return self.done_event.wait(timeout)
 
     def result(self):
-        """What /train answers: the run id and its per-epoch metrics."""
+        """What /train answers: the run id, its settings, its progress and its final test figures."""
         return {"run_id": self.run_id, "model": self.kind, "status": self.status, "settings": self.settings,
-                "data": self.data_source, "history": [dict(m) for m in self.history]}
+                "data": self.data_source, "progress": self.progress(), "test": self.final,
+                "history": [dict(m) for m in self.history]}
+
+    def progress(self):
+        return {"partial": self.status == "stopped", "steps": self.global_step, "images": self.images,
+                "epochs": round(self.images / max(1, self.settings["train_size"]), 3),
+                "train_seconds": round(self.train_seconds, 1)}
 
 
 class TrainingRunner:
@@ -150,12 +188,13 @@ class TrainingRunner:
     def busy(self):
         return self._slot.locked()
 
-    def start(self, settings, owner=None):
-        """Start a job in a worker thread, or return None while another one holds the slot."""
+    def start(self, settings, owner=None, start_model=None):
+        """Start a job in a worker thread, or return None while another one holds the slot. `start_model` is the
+        model to go on training (a copy is trained); None trains a fresh one."""
         if not self._slot.acquire(blocking=False):
             return None
         try:
-            job = TrainingJob(settings, owner, self.device)
+            job = TrainingJob(settings, owner, self.device, start_model)
             self.job = job
             threading.Thread(target=self._run, args=(job,), name=f"train-{job.run_id}", daemon=True).start()
             return job
@@ -163,30 +202,41 @@ class TrainingRunner:
             self._slot.release()
             raise
 
-    def start_when_free(self, settings, owner=None, on_wait=None, timeout=None):
-        """Start a job as soon as the slot is free; on_wait() is called every half second while waiting."""
+    def start_when_free(self, settings, owner=None, start_model=None, timeout=None):
+        """Start a job as soon as the slot is free (checked every half second), or None after `timeout` s."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            job = self.start(settings, owner)
-            if job is not None:
+            job = self.start(settings, owner, start_model)
+            if job is not None or (deadline is not None and time.monotonic() > deadline):
                 return job
-            if deadline is not None and time.monotonic() > deadline:
-                return None
-            if on_wait is not None:
-                on_wait()
             time.sleep(0.5)
+
+    def _own_job(self, owner):
+        job = self.job
+        if job is None or job.done_event.is_set() or (owner is not None and job.owner != owner):
+            return None
+        return job
 
     def stop(self, owner=None):
         """Stop the running job if `owner` started it; True when there was one to stop."""
-        job = self.job
-        if job is None or job.done_event.is_set() or (owner is not None and job.owner != owner):
-            return False
-        job.stop_event.set()
-        return True
+        job = self._own_job(owner)
+        if job is not None:
+            job.stop_event.set()
+        return job is not None
+
+    def pause(self, owner=None, paused=True):
+        """Pause (or resume) the running job if `owner` started it; True when there was one."""
+        job = self._own_job(owner)
+        if job is not None:
+            (job.pause_event.set if paused else job.pause_event.clear)()
+        return job is not None
 
     def new_model(self, kind):
-        t = self.templates.get(kind)
-        sizes = {"arch": t.arch, "z_dim": t.z_dim, "hidden": t.hidden} if t is not None else {}
+        """A fresh model of the short run's architecture; a generator with the shipped one's z (the page's
+        sliders)."""
+        sizes = dict(SHORT_RUN[kind]["model"])
+        if kind == "generator" and kind in self.templates:
+            sizes["z_dim"] = self.templates[kind].z_dim
         return new_model(kind, **sizes).to(self.device)
 
     def _run(self, job):
@@ -194,40 +244,57 @@ class TrainingRunner:
             yield_to_requests()
             data = self.data()
             s = job.settings
-            check_settings(s["epochs"], s["batch_size"], s["lr"], s["train_size"], len(data.x_train))
-            model = self.new_model(job.kind)
+            model = (copy.deepcopy(job.start_model).to(self.device) if job.start_model is not None
+                     else self.new_model(job.kind))
+            model.metadata = {}
+            eval_idx = torch.randperm(len(data.x_test), generator=torch.Generator().manual_seed(0))[:EVAL_IMAGES]
+            eval_x, eval_y = data.x_test[eval_idx.to(data.x_test.device)], data.y_test[eval_idx.to(data.y_test.device)]
             preview_z = model.sample_z(8, torch.Generator(device=self.device).manual_seed(0))
-            last_preview = [0.0]
+            last = {"preview": -math.inf, "eval": 0.0}
 
-            def on_step(epoch, step, steps, loss):
+            def on_step(info):
                 with job._lock:
-                    job.epoch, job.step, job.steps, job.loss = epoch, step, steps, loss
+                    job.epoch, job.step, job.steps, job.loss = info["epoch"], info["step"], info["steps"], info["loss"]
+                    job.fraction, job.train_seconds = info["done"], info["seconds"]
                     job.global_step += 1
-                    job.images += min(s["batch_size"], s["train_size"] - (step - 1) * s["batch_size"])
-                    job.losses.append((job.global_step, loss))
-                if job.kind == "generator" and time.monotonic() - last_preview[0] > PREVIEW_EVERY_S:
-                    last_preview[0] = time.monotonic()
+                    job.images += info["images"]
+                    job.losses.append((job.global_step, info["loss"]))
+                now = time.monotonic()
+                if job.kind == "generator" and now - last["preview"] > PREVIEW_EVERY_S:
+                    last["preview"] = now
                     self._draw_preview(job, model, preview_z)
+                if info["seconds"] - last["eval"] >= EVAL_EVERY_S:
+                    last["eval"] = info["seconds"]
+                    self._evaluate(job, model, eval_x, eval_y)
+                job.watch_seconds += time.monotonic() - now
                 time.sleep(0)  # between steps: hand the GIL to a waiting request now, not at the next switch
 
             def on_epoch(metrics):
                 with job._lock:
                     job.history.append(dict(metrics))
 
+            self._evaluate(job, model, eval_x, eval_y)  # where the test curve starts
             with job._lock:
                 job.status, job.data_source = "running", data.source
-                job.train_started = time.monotonic()
-            train(model, data, s["epochs"], s["batch_size"], s["lr"], seed=0, train_size=s["train_size"],
-                  progress=False, on_step=on_step, on_epoch=on_epoch, should_stop=job.should_stop)
+            settings = SHORT_RUN[job.kind]
+            train(model, data, s["epochs"] if BUDGETS[s["budget"]] is None else None, s["batch_size"], s["lr"],
+                  seed=0, train_size=s["train_size"], schedule=settings["schedule"], budget_s=BUDGETS[s["budget"]],
+                  augment_data=settings["augment"], measure_epochs=False, progress=False, on_step=on_step,
+                  on_epoch=on_epoch, should_stop=job.should_stop, should_pause=job.should_pause)
+            stopped = job.stop_event.is_set() or job.abandoned()
+            with job._lock:
+                job.status = "measuring"
+            model.eval()
             if job.kind == "generator":
                 self._draw_preview(job, model, preview_z)
+            final = self._evaluate(job, model, data.x_test, data.y_test)
+            model.metadata = {"run_id": job.run_id, "progress": job.progress() | {"partial": stopped},
+                              "test": final, "history": job.history,
+                              "training": {**s, "data": data.source, "device": str(self.device), "source": "demo",
+                                           "schedule": settings["schedule"]}}
             with job._lock:
-                # A stop asked for during the last epoch's evaluation still counts: the visitor said stop.
-                job.status = "stopped" if job.stop_event.is_set() else "done"
-                job.model = model if job.status == "done" else None
-        except Stopped:
-            with job._lock:
-                job.status = "stopped"
+                job.final, job.model = final, model
+                job.status = "stopped" if stopped else "done"
         except Exception as e:  # shown on the page; the server goes on serving, and its log says where
             traceback.print_exc()
             with job._lock:
@@ -237,6 +304,30 @@ class TrainingRunner:
                 job.ended = time.monotonic()
             job.done_event.set()
             self._slot.release()
+
+    @staticmethod
+    def _evaluate(job, model, x, y):
+        """The test loss (and for the classifier its accuracy, z from the prior, and confusion matrix) on x, y;
+        added to the job's test curve. The model is left in the mode it was in."""
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                out = {"step": job.global_step, "test_loss": neg_elbo(model, x, y)}
+                if job.kind == "classifier":
+                    g = torch.Generator(device=model.device).manual_seed(0)
+                    predicted = torch.cat([model.predict_probs(x[i:i + 1000], generator=g).argmax(-1)
+                                           for i in range(0, len(x), 1000)]).cpu()
+                    confusion = np.zeros((Y_DIM, Y_DIM), np.int64)
+                    np.add.at(confusion, (y.cpu().numpy(), predicted.numpy()), 1)
+                    out["test_accuracy"] = float(np.trace(confusion) / len(x))
+        finally:
+            model.train(was_training)
+        with job._lock:
+            job.tests.append(out)
+            if job.kind == "classifier":
+                job.confusion = confusion
+        return out
 
     @staticmethod
     def _draw_preview(job, model, z):
@@ -251,31 +342,3 @@ class TrainingRunner:
         grid = grid.resize((grid.width * 2, grid.height * 2), 0)  # 0: nearest neighbour, crisp pixels
         with job._lock:
             job.preview, job.preview_version = grid, job.preview_version + 1
-
-
-def run_name(name):
-    """A visitor's name for a saved run -> a safe folder name, or gr.Error. Spaces become dashes; anything that
-    could leave runs/ (separators, '..', a leading dot) is refused rather than rewritten."""
-    name = "-".join(str(name or "").split())
-    if not RUN_NAME.fullmatch(name) or ".." in name:
-        raise InputError("Name the run with letters, digits, '-', '_' or '.' (up to 64, starting with a letter "
-                       "or digit), e.g. my-generator-3-epochs.")
-    return name
-
-
-def save_run(job, runs_dir, name, shipped_dir=WEIGHTS_DIR):
-    """Write runs_dir/NAME/KIND.safetensors + KIND.json; never into the shipped weights folder, never over a run."""
-    if job is None or job.model is None:
-        raise InputError("There is no finished training to save yet.")
-    runs_dir = Path(runs_dir).resolve()
-    folder = (runs_dir / run_name(name)).resolve()
-    shipped = Path(shipped_dir).resolve()
-    if folder.parent != runs_dir or folder == shipped or shipped in folder.parents:
-        raise InputError("Runs are saved under the runs folder, never into the shipped weights.")
-    if (folder / f"{job.kind}.json").exists():
-        raise InputError(f"A run named {folder.name!r} already has a {job.kind}; choose another name.")
-    meta = {"run_id": job.run_id, "training": {**job.settings, "data": job.data_source, "device": str(job.device),
-                                               "source": "demo"},
-            "history": job.history}
-    save_weights(job.model, folder, job.kind, meta)
-    return folder

@@ -1,28 +1,114 @@
-"""The Train tab in a real browser, used as a person would."""
+"""The Train tab in a real browser, used as a person uses it: start the default run and watch the samples change,
+pause, resume, let it finish; use the model in the session and see the Generate tab draw with it; download it.
+Then a classifier, stopped halfway: what it learnt is kept. Pauses like a person's between actions."""
 import time
+import zipfile
 
 from browser import browser, page, screenshot, wait_until  # noqa: F401
+from demo.runs import load_upload
+
+PAUSE_S = 2.0
 
 
-def test_a_training_can_be_started_and_stopped(page):
+def progress(page):
+    return page.locator("#train-progress").inner_text()
+
+
+def step_now(page):
+    """The step the progress line shows."""
+    import re
+    found = re.search(r"step ([\d,]+)", progress(page))
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def samples_src(page):
+    img = page.locator("#samples img")
+    return img.get_attribute("src") if img.count() else None
+
+
+def zero_z_picture(page):
+    """Generate tab: zero z, and the picture of the digit that model 1 draws there."""
+    page.get_by_role("tab", name="Generate", exact=True).click()
+    page.get_by_role("button", name="Zero z", exact=True).click()
+    time.sleep(PAUSE_S)
+    return page.locator("#picture img").get_attribute("src")
+
+
+def open_train_tab(page):
     page.get_by_role("tab", name="Train", exact=True).click()
     wait_until(page, "() => document.querySelector('#data-notice').innerText.trim() !== ''")
-    page.locator("#train-size input[type=number]").fill("4000")
-    page.locator("#train-size input[type=number]").press("Enter")
-    page.get_by_label("Epochs").fill("10")
-    page.get_by_label("Batch size").fill("32")
-    page.get_by_role("button", name="Start training", exact=True).click()
-    progress = page.locator("#train-progress")
-    # Let it run some 60 steps (a few seconds), so the loss curve and the generator's samples have something to show.
-    wait_until(page, "() => / step ([6-9]\\d|\\d{3,})\\//.test(document.querySelector('#train-progress').innerText)",
-               timeout=60_000)
-    assert "images/s" in progress.inner_text()
-    page.get_by_role("button", name="Stop", exact=True).click()
-    start = time.monotonic()
+    time.sleep(1)
 
-    wait_until(page, "() => document.querySelector('#train-progress').innerText.includes('Stopped')")
-    print(f"stopped message {time.monotonic() - start:.2f} s after the click")
-    assert "keeps the model it had" in progress.inner_text()
-    assert page.locator("#use").is_disabled()  # nothing to use: a stopped run keeps no model
-    time.sleep(2.5)  # the "Stopping…" note fades
+
+def test_train_watch_pause_resume_then_use_and_download_the_model(page, tmp_path):
+    shipped_picture = zero_z_picture(page)
+    open_train_tab(page)
+    assert page.locator("#budget input[value='1 min']").is_checked()  # the default: a short run worth watching
+    page.get_by_role("button", name="Start training", exact=True).click()
+
+    # The samples are redrawn while it learns.
+    wait_until(page, "() => document.querySelector('#samples img') !== null", timeout=60_000)
+    seen = {samples_src(page)}
+    deadline = time.monotonic() + 30
+    while len(seen) < 3:
+        assert time.monotonic() < deadline, "the samples were not redrawn"
+        time.sleep(0.5)
+        seen.add(samples_src(page))
+    assert "Training the generator" in progress(page) and "s left" in progress(page)
+    time.sleep(PAUSE_S)
+
+    page.get_by_role("button", name="Pause", exact=True).click()
+    wait_until(page, "() => document.querySelector('#train-progress').innerText.includes('Paused')")
+    held, held_samples = step_now(page), samples_src(page)
+    time.sleep(3)
+    assert step_now(page) == held and samples_src(page) == held_samples  # nothing moves while paused
+    page.get_by_role("button", name="Resume", exact=True).click()
+    wait_until(page, f"() => /step ([\\d,]+)/.test(document.querySelector('#train-progress').innerText) && "
+               f"parseInt(document.querySelector('#train-progress').innerText.match(/step ([\\d,]+)/)[1]"
+               f".replace(/,/g, '')) > {held}")
+    wait_until(page, "() => document.querySelector('#train-progress').innerText.includes('Finished')",
+               timeout=180_000)
+    text = progress(page)
+    assert "60 s of training" in text or "61 s of training" in text, text
+    assert "generator" in page.locator("#your-model").inner_text()
+    time.sleep(PAUSE_S)
     screenshot(page, "train.png")
+
+    # Use it in this session: the Generate tab now draws with it.
+    page.get_by_role("button", name="Use in this session", exact=True).click()
+    wait_until(page, "() => document.querySelector('#in-use').innerText.includes('your run')")
+    assert "in use in this session" in page.locator("#your-model").inner_text()
+    time.sleep(PAUSE_S)
+    mine = zero_z_picture(page)
+    assert mine != shipped_picture
+
+    # Download it, and it loads back as a model.
+    open_train_tab(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download (.zip)").click()
+    path = tmp_path / "mine.zip"
+    download.value.save_as(path)
+    with zipfile.ZipFile(path) as z:
+        assert sorted(z.namelist()) == ["generator.json", "generator.safetensors"]
+    assert load_upload([path]).kind == "generator"
+
+
+def test_a_stopped_classifier_keeps_what_it_learnt(page):
+    open_train_tab(page)
+    page.locator("#train-kind").get_by_text("classifier").click()
+    time.sleep(1)
+    page.get_by_role("button", name="Start training", exact=True).click()
+    wait_until(page, "() => document.querySelector('#confusion img') !== null", timeout=60_000)  # the first test
+    assert page.locator("#accuracy-plot").is_visible() and not page.locator("#samples").is_visible()
+    time.sleep(PAUSE_S)
+    page.get_by_role("button", name="Stop", exact=True).click()
+    asked = time.monotonic()
+    wait_until(page, "() => document.querySelector('#train-progress').innerText.includes('Stopped')")
+    print(f"stopped (and measured) {time.monotonic() - asked:.1f} s after the click")
+    assert "test accuracy" in progress(page)
+    assert "stopped early" in page.locator("#your-model").inner_text()
+    assert page.locator("#use").is_enabled() and page.locator("#save").is_enabled()
+    page.get_by_role("button", name="Compare with the shipped model", exact=True).click()
+    wait_until(page, "() => document.querySelector('#compared-text').innerText.includes('drawn digits')")
+    assert "your classifier" in page.locator("#compared-text").inner_text()
+    screenshot(page, "train-classifier.png")

@@ -1,12 +1,13 @@
 """The two Pixyz models: shapes, the loss, training steps, stopping, settings."""
 import math
+import time
 
 import pytest
 import torch
 
 from cvae.data import load_sample
 from cvae.models import ARCHS, CVAE, one_hot
-from cvae.train import Stopped, check_settings, train
+from cvae.train import ONE_CYCLE_WARMUP, SCHEDULES, check_settings, learning_rate_factor, train
 
 
 @pytest.fixture(scope="module")
@@ -82,13 +83,44 @@ def test_train_records_metrics_and_is_reproducible(sample):
     assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
 
 
-def test_stop_ends_training_within_a_step(sample):
+def test_stop_ends_training_within_a_step_and_keeps_what_it_learnt(sample):
     model = CVAE("generator", "mlp")
+    before = [p.detach().clone() for p in model.parameters()]
     steps = []
-    with pytest.raises(Stopped):
-        train(model, sample, epochs=5, batch_size=64, progress=False,
-              on_step=lambda e, s, n, loss: steps.append(s), should_stop=lambda: len(steps) >= 3)
-    assert len(steps) == 3
+    history = train(model, sample, epochs=5, batch_size=64, progress=False, measure_epochs=False,
+                    on_step=lambda info: steps.append(info), should_stop=lambda: len(steps) >= 3)
+    assert len(steps) == 3 and len(history) == 1 and not model.training
+    assert steps[-1]["done"] == 3 / (5 * math.ceil(len(sample.x_train) / 64))
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_a_time_budget_ends_the_run_and_paces_the_schedule(sample):
+    model = CVAE("generator", "mlp")
+    infos, paused = [], []
+
+    def should_pause():  # a pause of half a second after the second step: the budget's clock stops meanwhile
+        if len(infos) == 2 and len(paused) < 10:
+            paused.append(time.sleep(0.05))
+            return True
+        return False
+
+    start = time.perf_counter()
+    train(model, sample, batch_size=64, budget_s=1.0, schedule="one_cycle", progress=False, measure_epochs=False,
+          on_step=infos.append, should_pause=should_pause)
+    assert infos[-1]["done"] == 1.0 and 1.0 <= infos[-1]["seconds"] < 1.5
+    assert time.perf_counter() - start > infos[-1]["seconds"] + 0.4  # the pause was not counted
+    dones = [i["done"] for i in infos]
+    assert dones == sorted(dones) and all(0 < d <= 1 for d in dones)
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_learning_rate_schedules(schedule):
+    factors = [learning_rate_factor(schedule, d / 100) for d in range(101)]
+    assert all(0 <= f <= 1 for f in factors) and max(factors) == pytest.approx(1.0, abs=0.01)
+    if schedule != "constant":
+        assert factors[-1] == pytest.approx(0, abs=1e-9)  # annealed by the end of the run
+    if schedule == "one_cycle":
+        assert factors[0] < 0.1 and factors.index(max(factors)) == round(ONE_CYCLE_WARMUP * 100)
 
 
 @pytest.mark.parametrize("settings", [
