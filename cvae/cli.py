@@ -24,6 +24,8 @@ def add_common(p):
 
 
 def cmd_train(args):
+    if not 0 <= args.style_data <= 1_000_000:
+        raise SystemExit("error: --style-data must be 0 to 1000000")
     if Path(args.out).resolve() == WEIGHTS_DIR and not args.overwrite_shipped:
         raise SystemExit(f"refusing to write into the shipped weights folder {WEIGHTS_DIR}; "
                          "pass --overwrite-shipped to replace them on purpose")
@@ -50,13 +52,18 @@ def cmd_train(args):
         settings = {**DEFAULTS[args.arch], **{k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                                                   ("lr", args.lr)) if v is not None}}
         settings["augment"] = settings["augment"] and args.model == "classifier"
+        extra = None
+        if args.style_data:  # drawings of common styles (flagged 1, crossed 7, ...) appended to MNIST
+            from .style_data import style_digits
+            settings["style_data"] = args.style_data
+            extra = style_digits(args.style_data, seed=args.seed)
 
         def save_epoch(metrics):  # a long run stopped early keeps its last finished epoch
             history.append(metrics)
             save_weights(model, args.out, args.name, metadata(settings))
 
         train(model, data, settings["epochs"], settings["batch_size"], settings["lr"], seed=args.seed,
-              augment_data=settings["augment"], on_epoch=save_epoch)
+              augment_data=settings["augment"], on_epoch=save_epoch, extra=extra)
     meta = metadata(settings)
     paths = save_weights(model, args.out, args.name, meta)
     print(f"wrote {paths[0]} and {paths[1]}")
@@ -88,6 +95,7 @@ def cmd_evaluate(args):
         out["generator_sample_accuracy"], out["generator_sample_accuracy_per_digit"] = \
             ev.generation_accuracy(gen, judge, per_digit=args.per_digit, seed=args.seed)
     out["classifier_drawn_accuracy"] = ev.drawn_accuracy(cls, seed=args.seed)
+    out["classifier_drawn_accuracy_by_style"] = ev.drawn_accuracy_by_style(cls, seed=args.seed)
     if args.json:
         print(json.dumps(out))
     else:
@@ -163,6 +171,8 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--style-data", type=int, default=0, metavar="N",
+                   help="append N drawings of common writing styles (cvae.style_data) to the training set")
     p.add_argument("--out", default="runs/cli", help="folder for NAME.safetensors and NAME.json")
     p.add_argument("--name", help="file name stem (default: the model kind)")
     p.add_argument("--overwrite-shipped", action="store_true", help="allow --out weights")

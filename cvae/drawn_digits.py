@@ -10,6 +10,9 @@ tuned against them without any real user data. Everything is deterministic for a
     for sample in make_drawn_digits(per_digit=30, seed=0):
         sample.image, sample.digit, sample.form, sample.note
 
+`make_style_digits(per_style=30)` draws the same number of each common style in STYLES (a flagged 1, a crossed 7,
+an open 4, ...), so that accuracy can be measured per style.
+
 Ink forms (spread evenly over the set):
   "layer"      RGBA, black ink (0, 0, 0, alpha) with anti-aliased alpha on a fully transparent background,
                as Gradio's Sketchpad gives a layer;
@@ -84,6 +87,17 @@ def join(*parts):
 NINE_LOOP = curve((0.56, 0.14), (0.34, 0.01), (0.1, 0.08), (0.04, 0.3), (0.2, 0.46), (0.45, 0.4), (0.56, 0.22),
                   (0.57, 0.1))
 SEVEN_STEM = curve((0.62, 0.04), (0.45, 0.38), (0.33, 0.7), (0.28, 1.0))
+
+# Common ways of writing a digit that an MNIST-trained classifier tends to misread; each is a variant below, and
+# `make_style_digits` draws the same number of each.
+STYLES = {
+    "1/flag": "a 1 with a flag (continental)",
+    "1/flag_foot": "a 1 with a flag and a base",
+    "7/crossbar": "a crossed 7",
+    "4/open": "an open 4 (the top not closed)",
+    "4/open_slanted": "an open 4 with a slanted first stroke",
+    "9/straight_tail": "a 9 with a straight stem",
+}
 
 TEMPLATES = {
     0: {
@@ -208,8 +222,9 @@ def _place(strokes, rng, canvas, height_range, brush_px, brush_max_fraction):
     room = np.array([canvas_w, canvas_h]) - 2
     shrink = min(1.0, *(room / (high - low)))  # keep it fully inside the canvas
     placed, low, high, width = [s * shrink for s in placed], low * shrink, high * shrink, width * shrink
-    offset = np.array([rng.uniform(1 - low[0], canvas_w - 1 - high[0]),
-                       rng.uniform(1 - low[1], canvas_h - 1 - high[1])])
+    lowest, highest = 1 - low, np.array([canvas_w, canvas_h]) - 1 - high
+    highest = np.maximum(lowest, highest)  # a digit shrunk to fit exactly can be a rounding error too big
+    offset = np.array([rng.uniform(lowest[0], highest[0]), rng.uniform(lowest[1], highest[1])])
     placed = [s + offset for s in placed]
 
     extent = np.vstack(placed)
@@ -297,10 +312,11 @@ INK_FORMS = {"layer": _as_layer, "composite": _as_composite, "photo": _as_photo,
 
 # ---------------------------------------------------------------------------------------------------------------
 
-def draw_digit(digit, form, rng):
-    """One randomised drawing of `digit` in ink form `form`."""
-    names = sorted(TEMPLATES[digit])
-    variant = names[rng.integers(len(names))]
+def draw_digit(digit, form, rng, variant=None):
+    """One randomised drawing of `digit` in ink form `form`, of the named `variant` or one picked at random."""
+    if variant is None:
+        names = sorted(TEMPLATES[digit])
+        variant = names[rng.integers(len(names))]
     strokes = _handwritten(TEMPLATES[digit][variant], rng)
     if form == "mnist_like":
         side = int(rng.choice(MNIST_LIKE_SIDES))
@@ -328,4 +344,19 @@ def make_drawn_digits(per_digit: int = 30, seed: int = 0) -> list[DrawnDigit]:
         for digit in range(10):
             rng = np.random.default_rng([seed, digit, i])
             samples.append(draw_digit(digit, FORMS[(i + digit) % len(FORMS)], rng))
+    return samples
+
+
+def make_style_digits(per_style: int = 30, seed: int = 0, styles=STYLES) -> list[DrawnDigit]:
+    """`per_style` drawings of each named style (by default STYLES), the ink forms taking turns.
+
+    A test set apart from `make_drawn_digits` (its own random streams), so that each common way of writing a
+    digit gets enough samples to measure; sample i of a style depends only on (seed, style, i).
+    """
+    samples = []
+    for i in range(per_style):
+        for k, style in enumerate(styles):
+            digit, variant = style.split("/")
+            rng = np.random.default_rng([seed, 100, *map(ord, style), i])  # by name: the same whatever the list
+            samples.append(draw_digit(int(digit), FORMS[(i + k) % len(FORMS)], rng, variant))
     return samples

@@ -43,12 +43,26 @@ def generation_accuracy(generator_model, judge, per_digit=100, seed=0):
     return (read == digits).float().mean().item(), per
 
 
-def drawn_accuracy(classifier, per_digit=30, seed=0):
-    """Accuracy on drawn digits that are not MNIST (cvae.drawn_digits), through `to_mnist_image`."""
-    from .drawn_digits import make_drawn_digits
+def _reads_drawn(classifier, items, seed):
+    """Whether the classifier reads each DrawnDigit (through `to_mnist_image`) as its digit: a bool tensor."""
     from .preprocess import to_mnist_image
-    items = make_drawn_digits(per_digit=per_digit, seed=seed)
     x = torch.stack([to_mnist_image(d.image) for d in items])
     labels = torch.tensor([d.digit for d in items])
     g = torch.Generator(device=classifier.device).manual_seed(seed)
-    return (classifier.predict_probs(x, generator=g).argmax(-1).cpu() == labels).float().mean().item()
+    return classifier.predict_probs(x, generator=g).argmax(-1).cpu() == labels
+
+
+def drawn_accuracy(classifier, per_digit=30, seed=0):
+    """Accuracy on drawn digits that are not MNIST (cvae.drawn_digits), through `to_mnist_image`."""
+    from .drawn_digits import make_drawn_digits
+    return _reads_drawn(classifier, make_drawn_digits(per_digit=per_digit, seed=seed), seed).float().mean().item()
+
+
+def drawn_accuracy_by_style(classifier, per_style=30, seed=0, styles=None):
+    """Accuracy on each common way of writing a digit, {"1/flag": 0.97, ...}: `per_style` drawings of each style
+    (default: cvae.drawn_digits.STYLES; any "digit/variant" of its TEMPLATES can be asked for)."""
+    from .drawn_digits import STYLES, make_style_digits
+    styles = list(STYLES if styles is None else styles)
+    correct = _reads_drawn(classifier, make_style_digits(per_style=per_style, seed=seed, styles=styles), seed)
+    by_style = correct.view(per_style, len(styles)).float().mean(0)  # the styles take turns in the set
+    return {style: acc.item() for style, acc in zip(styles, by_style)}

@@ -1,8 +1,11 @@
 """Save a contact sheet of the drawn digits (cvae/drawn_digits.py): one thumbnail each, labelled.
 
 Usage: python scripts/preview_drawn_digits.py OUT.png [--per-digit 30] [--seed 0] [--thumb 96]
+       python scripts/preview_drawn_digits.py OUT.png --styles [--per-style 10]
+       python scripts/preview_drawn_digits.py OUT.png --style-data 100   (training images of cvae.style_data)
 
-Transparent layers are shown on a light checkerboard so the alpha is visible; rows are samples, columns digits.
+Transparent layers are shown on a light checkerboard so the alpha is visible; rows are samples, columns digits
+(with --styles: columns are the styles of drawn_digits.STYLES).
 """
 import argparse
 import os
@@ -12,7 +15,7 @@ import time
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from cvae.drawn_digits import make_drawn_digits  # noqa: E402
+from cvae.drawn_digits import STYLES, make_drawn_digits, make_style_digits  # noqa: E402
 
 FORM_TAGS = {"layer": "L", "composite": "C", "photo": "P", "mnist_like": "M"}
 
@@ -58,9 +61,27 @@ if __name__ == "__main__":
     parser.add_argument("--per-digit", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--thumb", type=int, default=120)
+    parser.add_argument("--styles", action="store_true", help="the style-balanced set (make_style_digits)")
+    parser.add_argument("--per-style", type=int, default=10)
+    parser.add_argument("--style-data", type=int, metavar="N", help="N training images of cvae.style_data")
     args = parser.parse_args()
     start = time.perf_counter()
-    samples = make_drawn_digits(args.per_digit, args.seed)
+    if args.style_data:
+        from cvae.preprocess import to_grid_image
+        from cvae.style_data import style_digits
+        x, y = style_digits(args.style_data, args.seed)
+        order = y.argsort(stable=True)  # one digit after another
+        print(f"rendered {len(x)} training images in {time.perf_counter() - start:.1f} s")
+        to_grid_image(x[order].view(-1, 28, 28), nrow=20).resize((20 * 30 * 3 + 6, -(-len(x) // 20) * 30 * 3 + 6),
+                                                                 Image.NEAREST).save(args.out)
+        print(f"wrote {args.out}")
+        sys.exit()
+    if args.styles:
+        samples = make_style_digits(args.per_style, args.seed)
+        columns = len(STYLES)
+    else:
+        samples = make_drawn_digits(args.per_digit, args.seed)
+        columns = 10
     print(f"rendered {len(samples)} drawings in {time.perf_counter() - start:.1f} s")
-    contact_sheet(samples, args.thumb).save(args.out)
+    contact_sheet(samples, args.thumb, columns).save(args.out)
     print(f"wrote {args.out}")

@@ -2,8 +2,18 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import torch
 
-from cvae.drawn_digits import FORMS, MNIST_LIKE_SIDES, SKETCH_CANVASES, TEMPLATES, make_drawn_digits
+from cvae.drawn_digits import (
+    FORMS,
+    MNIST_LIKE_SIDES,
+    SKETCH_CANVASES,
+    STYLES,
+    TEMPLATES,
+    make_drawn_digits,
+    make_style_digits,
+)
+from cvae.evaluate import drawn_accuracy_by_style
 
 PER_DIGIT = 4
 MODES = {"layer": {"RGBA"}, "composite": {"RGB", "RGBA"}, "photo": {"RGB"}, "mnist_like": {"L"}}
@@ -85,3 +95,57 @@ def test_digit_fully_inside_the_canvas(samples):
         else:
             continue
         assert not (ink[0].any() or ink[-1].any() or ink[:, 0].any() or ink[:, -1].any()), s.note
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The style-balanced set: common ways of writing a digit, measured one by one.
+
+ISSUE_STYLES = ("1/flag", "1/flag_foot", "7/crossbar", "4/open", "9/straight_tail")  # flagged 1, 1 with a base, ...
+
+
+@pytest.fixture(scope="module")
+def styled():
+    return make_style_digits(per_style=PER_DIGIT, seed=0)
+
+
+def test_styles_are_named_variants():
+    assert set(ISSUE_STYLES) <= set(STYLES)
+    for style in STYLES:
+        digit, variant = style.split("/")
+        assert variant in TEMPLATES[int(digit)], style
+
+
+def test_style_set_is_balanced_and_labelled(styled):
+    assert Counter(s.note.split()[0] for s in styled) == {style: PER_DIGIT for style in STYLES}
+    assert all(s.note.startswith(f"{s.digit}/") for s in styled)
+    assert {s.form for s in styled} == set(FORMS)
+
+
+def test_style_set_same_seed_same_pixels_and_prefix(styled):
+    again = make_style_digits(per_style=PER_DIGIT, seed=0)
+    for a, b in zip(styled, again, strict=True):
+        assert a.note == b.note and np.array_equal(pixels(a), pixels(b))
+    assert [s.note for s in make_style_digits(per_style=2, seed=0)] == [s.note for s in styled[:2 * len(STYLES)]]
+    assert [s.note for s in make_style_digits(per_style=1, seed=1)] != [s.note for s in styled[:len(STYLES)]]
+
+
+def test_style_set_is_not_the_drawn_set(styled, samples):
+    assert not {s.note for s in styled} & {s.note for s in samples}
+
+
+class ReadsEverythingAs:
+    """A stand-in classifier that reads every image as one digit."""
+    device = "cpu"
+
+    def __init__(self, digit):
+        self.digit = digit
+
+    def predict_probs(self, x, generator=None):
+        return torch.nn.functional.one_hot(torch.full((len(x),), self.digit), 10).float()
+
+
+def test_accuracy_by_style():
+    acc = drawn_accuracy_by_style(ReadsEverythingAs(1), per_style=2, seed=0)
+    assert acc == {style: float(style.startswith("1/")) for style in STYLES}
+    acc = drawn_accuracy_by_style(ReadsEverythingAs(7), per_style=1, seed=0, styles=["7/plain", "1/stick"])
+    assert acc == {"7/plain": 1.0, "1/stick": 0.0}
