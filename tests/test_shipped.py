@@ -47,3 +47,10 @@ def test_generator_draws_the_digit_asked_for(mnist, shipped):
 
 def test_drawn_digits_that_are_not_mnist(shipped):
     assert ev.drawn_accuracy(shipped["classifier"], per_digit=30, seed=0) >= 0.96
+
+
+def test_common_ways_of_writing_digits_are_read(shipped):
+    """The flagged 1, the 1 with a base, the crossed 7, the open 4 and the 9 with a straight stem (30 of each)."""
+    by_style = ev.drawn_accuracy_by_style(shipped["classifier"], per_style=30, seed=0)
+    assert set(by_style) >= {"1/flag", "1/flag_foot", "7/crossbar", "4/open", "9/straight_tail"}
+    assert min(by_style.values()) >= 0.9, by_style
