@@ -117,7 +117,7 @@ class RawClient:
         self.session = uuid.uuid4().hex[:12]
         config = self.http.get(f"{self.url}/config").json()
         types = {c["id"]: c.get("type") for c in config["components"]}
-        self.endpoints = {d["api_name"]: (d["id"], [types.get(i) for i in d["inputs"]])
+        self.endpoints = {d["api_name"]: (d["id"], [types.get(i) for i in d["inputs"]], d.get("queue") is not False)
                           for d in config["dependencies"] if d.get("api_name")}
 
     def upload(self, path):
@@ -126,17 +126,27 @@ class RawClient:
         r.raise_for_status()
         return {"path": r.json()[0], "orig_name": Path(path).name, "meta": {"_type": "gradio.FileData"}}
 
-    def call(self, api_name, *args):
+    def call(self, api_name, *args, event_data=None):
         """-> (seconds, seconds the server's handler took as gradio reports it, output data); a failed call raises
         AppError with the app's message. The session's state inputs are filled in as gradio_client does (None: the
         server keeps the state). Unlike gradio_client (and httpx), NaN and infinities are sent, as JSON's NaN and
-        Infinity, as Python's json writes them: a server must cope with any body it is sent."""
-        fn_index, inputs = self.endpoints[api_name.lstrip("/")]
+        Infinity, as Python's json writes them: a server must cope with any body it is sent. An event that skips
+        the queue (queue=False) is sent as the page sends it: one POST to /run/<api_name>. `event_data`: what the
+        page sends with the event, e.g. {"index": [x, y], "value": None} for a click on an image (gr.SelectData)."""
+        fn_index, inputs, queued = self.endpoints[api_name.lstrip("/")]
         values = iter(args)
         data = [None if kind == "state" else next(values) for kind in inputs]
-        body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": self.session, "event_data": None,
-                           "trigger_id": None})
+        body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": self.session,
+                           "event_data": event_data, "trigger_id": None})
         start = time.perf_counter()
+        out = self._queued(api_name, body) if queued else self._direct(api_name, body)
+        for value in out["data"]:
+            if isinstance(value, dict) and value.get("url"):
+                self.http.get(value["url"]).raise_for_status().read()
+        return time.perf_counter() - start, out.get("duration"), out["data"]
+
+    def _queued(self, api_name, body):
+        """POST /queue/join, then the event's messages from GET /queue/data: the output of process_completed."""
         r = self.http.post(f"{self.url}/gradio_api/queue/join", content=body,
                            headers={"content-type": "application/json"})
         r.raise_for_status()
@@ -156,10 +166,15 @@ class RawClient:
                     break
         if out is None or not out.get("success"):
             raise AppError((out or {}).get("output", {}).get("error") or f"{api_name} failed: {str(out)[:300]}")
-        for value in out["output"]["data"]:
-            if isinstance(value, dict) and value.get("url"):
-                self.http.get(value["url"]).raise_for_status().read()
-        return time.perf_counter() - start, out["output"].get("duration"), out["output"]["data"]
+        return out["output"]
+
+    def _direct(self, api_name, body):
+        r = self.http.post(f"{self.url}/gradio_api/run/{api_name.lstrip('/')}", content=body,
+                           headers={"content-type": "application/json"})
+        if r.status_code != 200:
+            raise AppError((r.json() if r.headers.get("content-type", "").startswith("application/json") else {})
+                           .get("error") or f"{api_name} failed: HTTP {r.status_code} {r.text[:300]}")
+        return r.json()
 
     def close(self):
         self.http.close()
@@ -204,6 +219,22 @@ class Requests:
 
     def raw_noop(self, raw):
         return raw.call("/session_models")
+
+    # The Generate tab's latent-space views, called by name as the page sends them (demo/explore.py): a click on
+    # the map (answered with the sliders and the picture), the map and the traversal chart redrawn.
+    def z_values(self):
+        return [round(float(v), 2) for v in self.rng.normal(size=self.z_dim).clip(-3, 3)]
+
+    def raw_map_click(self, raw, digit=3, map_px=728):  # the map: 13 x 13 digits of 56 px; any pixel will do
+        x, y = self.rng.integers(0, map_px, size=2).tolist()
+        return raw.call("/explore_map_click", digit, 0, 1, *self.z_values(), event_data={"index": [x, y],
+                                                                                        "value": None})
+
+    def raw_map(self, raw, digit=3):
+        return raw.call("/explore_map", digit, 0, 1, *self.z_values())
+
+    def raw_traversal(self, raw, digit=3):
+        return raw.call("/explore_traversal", digit, *self.z_values())
 
 
 def served_z_dim():

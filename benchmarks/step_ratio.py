@@ -1,12 +1,13 @@
 """Job: one training step in Pixyz against the same step in plain PyTorch, interleaved.
 
 Pixyz: pixyz.models.Model.train on the one-pass ELBO (cvae.fastpath), exactly as cvae.train steps. PyTorch:
-`torch_step.TorchStep`, on a copy of the same networks (same initial weights), the same batch of 128 and the same
-Adam. A third stepper, Pixyz on the plain `model.loss` (whose encoder runs twice in Pixyz 0.3), shows what the
-one-pass loss buys (`plain_pixyz_vs_torch_step_ratio`). The steppers take turns (A, B, C, A, B, C, ...); a ratio
-is the median over rounds of (its time / PyTorch time) in the same round, so that a change in the machine's load
-touches both sides of each ratio alike. Each step gets a fresh copy of the batch, as in training (Pixyz memoises
-distribution parameters by input tensor).
+`torch_step.TorchStep`, on a copy of the same networks (same initial weights), the same batch of 128, the same Adam
+and the same precision (cvae.train.mixed_precision): the ratio is what Pixyz itself costs. A third stepper, Pixyz's
+own loss as it is (`model.loss`, whose encoder runs twice in Pixyz 0.3; fp32), shows what the one-pass loss and the
+mixed precision buy together (`plain_pixyz_vs_torch_step_ratio`). train_speed.py compares the step with a plain
+eager fp32 one. The steppers take turns (A, B, C, A, B, C, ...); a ratio is the median over rounds of (its time /
+PyTorch time) in the same round, so that a change in the machine's load touches both sides of each ratio alike. Each
+step gets a fresh copy of the batch, as in training (Pixyz memoises distribution parameters by input tensor).
 """
 import copy
 import statistics
@@ -14,7 +15,7 @@ import time
 
 import torch
 from cvae.models import CVAE, one_hot
-from cvae.train import DEFAULTS, pixyz_trainer
+from cvae.train import DEFAULTS, mixed_precision, pixyz_trainer
 
 from .common import log, median_ms
 from .torch_step import TorchStep
@@ -30,8 +31,10 @@ def compare_steps(kind, arch, data, sizes, device="cpu", seed=0):
     model = CVAE(kind, arch).to(device)
     lr = DEFAULTS[arch]["lr"]
     plain = copy.deepcopy(model)
-    steppers = {"pixyz": pixyz_trainer(model, lr),
-                "torch": TorchStep(copy.deepcopy(model), lr),
+    pixyz = pixyz_trainer(model, lr)
+    steppers = {"pixyz": pixyz,
+                "torch": TorchStep(copy.deepcopy(model), lr, autocast=lambda: mixed_precision(device),
+                                   fused=pixyz.optimizer.defaults["fused"]),
                 "plain_pixyz": pixyz_trainer(plain, lr, loss=plain.loss)}
     batch = {"x": data.x_train[:BATCH].to(device), "y": one_hot(data.y_train[:BATCH], device)}
     fresh = lambda: {k: v.clone() for k, v in batch.items()}  # noqa: E731

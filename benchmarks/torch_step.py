@@ -1,5 +1,7 @@
 """The CVAE's training step written by hand in plain PyTorch, on the model's own networks: the reference that
 the Pixyz step is timed against, and that tests/test_benchmarks.py checks against the Pixyz loss."""
+from contextlib import nullcontext
+
 import torch
 from torch.nn import functional as F
 
@@ -19,17 +21,20 @@ def torch_loss(model, x, y):
 
 
 class TorchStep:
-    """One Adam step on `torch_loss`, as pixyz.models.Model.train does on the Pixyz loss."""
+    """One Adam step on `torch_loss`, as pixyz.models.Model.train does on the Pixyz loss. By default a plain eager
+    fp32 step with torch's default Adam; `autocast` (a function returning the context the forward pass runs under)
+    and `fused` make it the step cvae.train.pixyz_trainer takes, written by hand."""
 
-    def __init__(self, model, lr):
-        self.model = model
+    def __init__(self, model, lr, autocast=nullcontext, fused=False):
+        self.model, self.autocast = model, autocast
         self.modules = torch.nn.ModuleList([model.p, model.q])
-        self.optimizer = torch.optim.Adam(self.modules.parameters(), lr=lr)
+        self.optimizer = torch.optim.Adam(self.modules.parameters(), lr=lr, fused=fused)
 
     def train(self, batch):
         self.modules.train()
         self.optimizer.zero_grad()
-        loss = torch_loss(self.model, batch["x"], batch["y"])
+        with self.autocast():
+            loss = torch_loss(self.model, batch["x"], batch["y"])
         loss.backward()
         self.optimizer.step()
         return loss

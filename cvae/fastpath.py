@@ -4,9 +4,10 @@
 term builds q's distribution, then the prior's, and Pixyz's one-entry cache of distribution parameters
 (`pixyz.utils.CACHE_SIZE = 1`) drops q's when the prior's comes in, so the Expectation runs the encoder again to
 draw z. That second forward and its backward cost time over the same step in plain PyTorch, the more so the
-larger the encoder's share of the step (`python -m benchmarks`, `plain_pixyz_vs_torch_step_ratio`). `OnePassELBO` is a Pixyz loss that builds q once, takes the analytic KL
-and the reparameterised z from that one distribution, and asks p for log p as the plain loss does; it draws the
-same random numbers in the same order, so on the same batch and seed it gives the same loss and gradients.
+larger the encoder's share of the step (`python -m benchmarks`, `plain_pixyz_vs_torch_step_ratio`). `OnePassELBO`
+is a Pixyz loss that builds q once, takes the analytic KL and the reparameterised z from that one distribution, and
+asks p for log p as the plain loss does; it draws the same random numbers in the same order, so on the same batch
+and seed it gives the same loss and gradients.
 `cvae.train.pixyz_trainer` trains with it, its forward pass under `cvae.train.mixed_precision` (bf16 autocast where
 the hardware has bf16; the loss then equals the fp32 one to bf16 rounding, tests/test_benchmarks.py).
 """

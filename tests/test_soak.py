@@ -220,7 +220,7 @@ def test_sigterm_stops_the_server_and_removes_its_pictures(server):
     import httpx
     config = httpx.get(server.url + "config").json()
     picture = next(c["props"]["value"]["path"] for c in config["components"]
-                   if c["props"].get("elem_id") == "picture")
+                   if c["props"].get("elem_id") == "grid")
     folder = os.path.dirname(picture)
     assert os.path.basename(folder).startswith("cvae-demo-") and os.path.isdir(folder)
     server.proc.terminate()

@@ -1,0 +1,493 @@
+"""The Generate tab's section "Explore the latent space": a map of two z dimensions to click, a traversal chart of
+every dimension, a real MNIST digit (or the visitor's drawing) put into z by model 1's encoder, where the test digits
+lie in z, and a link to the current picture.
+
+The story it tells: in a conditional VAE, z is the style and y is the digit. The handlers are small functions of
+the model and what the page sends (tested in tests/test_explore.py); `build` lays out the section and wires it.
+"""
+import functools
+import math
+import random
+import threading
+import weakref
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image, ImageDraw, ImageFont
+from torch.nn import functional as F
+
+from cvae.data import default_data_dir, load_sample
+from cvae.models import Y_DIM
+
+from . import handlers as h
+from .shared import LIVE, RAW, inference
+
+Z = h.Z_LIMIT
+MAP_CELLS = 13              # 13 x 13 digits: one every 0.5 from -3 to +3 (one batched pass of 169)
+TRAVERSAL_STEPS = 7         # -3, -2, ..., +3 for each dimension
+FACTOR = 2                  # the map's and the chart's digits at 56 px
+CELL = 28 * FACTOR
+LABEL_WIDTH, HEADER_HEIGHT = 44, 20   # the traversal chart's row labels (z1 ...) and column labels (-3 ...)
+EFFECT_FROM, EFFECT_TO = -2.0, 2.0    # a dimension's effect: the picture's change as it moves from -2 to +2
+SCATTER_IMAGES = 2000       # test digits on the scatter plot
+KNN = 5                     # neighbours in the overlap measure
+SLIDER_STEP = 0.05
+MAX_LINK_CHARS = 2000       # of a link's z: far more than 64 numbers need
+MARK = (249, 115, 22)       # orange: the current z on the map and the chart
+DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                 "#bcbd22", "#17becf"]
+HERE = "you are here"
+HERE_RING, HERE_RADIUS = 8, 0.1
+FONT = ImageFont.load_default(size=14)
+
+HELP = """### Explore the latent space
+In a conditional VAE, **z is the style and y is the digit**: the same z written as another digit keeps its slant,
+width and stroke. **Click the map** to move two sliders at once; the **chart** shows what every slider does
+(each row one z dimension from −3 to +3, the others as they are; the orange box is where you are). Put a **real
+digit** into z, then change the digit above: the same hand writes another digit."""
+SCATTER_HELP = ("Each point is a digit's style (the mean of q(z|x,y)), coloured by its digit; the black ring is "
+                "you. The colours overlap: the digit is in y, not in z.")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Per-model caches: a visitor's own trained generator gets its own entries, dropped with the model.
+
+_per_model = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def cached(model, key, compute):
+    """compute() once per model and key. Two first requests may both compute; they get the same value."""
+    with _lock:
+        entry = _per_model.setdefault(model, {})
+        if key in entry:
+            return entry[key]
+    value = compute()
+    with _lock:
+        return entry.setdefault(key, value)
+
+
+def read_test_set(root):
+    """MNIST's 10,000 test images (N, 784) in [0, 1] and labels from the raw files that torchvision keeps under
+    root/MNIST/raw, or None when they are not there or not whole. Read here, not through cvae.data.load_mnist:
+    importing torchvision alone adds ~160 MB to the server's memory, for two small files."""
+    raw = Path(root) / "MNIST" / "raw"
+    try:
+        images = np.fromfile(raw / "t10k-images-idx3-ubyte", dtype=np.uint8)
+        labels = np.fromfile(raw / "t10k-labels-idx1-ubyte", dtype=np.uint8)
+    except OSError:
+        return None
+    n = int.from_bytes(images[4:8].tobytes(), "big") if len(images) >= 16 else -1
+    if images[:4].tobytes() != b"\x00\x00\x08\x03" or labels[:4].tobytes() != b"\x00\x00\x08\x01" \
+            or len(images) != 16 + n * 784 or len(labels) != 8 + n:
+        return None
+    return (torch.from_numpy(images[16:].reshape(n, 784).astype(np.float32) / 255),
+            torch.from_numpy(labels[8:].astype(np.int64)))
+
+
+@functools.lru_cache(maxsize=1)
+def test_digits():
+    """MNIST's test images (N, 784) and labels, loaded once: full MNIST's when it is on disk ($CVAE_DATA_DIR or the
+    usual cache, as cvae.data finds it), else the bundled sample's 1,000; never downloaded."""
+    full = read_test_set(default_data_dir())
+    if full is not None:
+        return full
+    sample = load_sample()
+    return sample.x_test, sample.y_test
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checking what the page sends
+
+def check_dimension(value, z_dim):
+    """A z dimension as the dropdowns send it: its index 0 ... z_dim - 1 (or the label "z1" ... "zN")."""
+    if isinstance(value, str) and value.strip().lower().startswith("z") and value.strip()[1:].isdigit():
+        value = int(value.strip()[1:]) - 1
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < z_dim:
+        raise h.InputError(f"Pick a z dimension from z1 to z{z_dim}, got {value!r}.")
+    return value
+
+
+def check_dimensions(dim_x, dim_y, z_dim):
+    dim_x, dim_y = check_dimension(dim_x, z_dim), check_dimension(dim_y, z_dim)
+    if dim_x == dim_y:
+        raise h.InputError("Pick two different z dimensions for the map.")
+    return dim_x, dim_y
+
+
+def as_z(z, z_dim):
+    return z if isinstance(z, torch.Tensor) else h.check_z(z, z_dim)
+
+
+def slider_value(v):
+    """A number as a slider can show it: clamped to +-3 and on its 0.05 steps."""
+    return round(round(min(Z, max(-Z, float(v))) / SLIDER_STEP) * SLIDER_STEP, 2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Which dimensions matter
+
+def dimension_effects(generator):
+    """How much each z dimension changes the picture: the mean absolute pixel change when it moves from -2 to +2,
+    the others at 0, averaged over the ten digits. One batched pass of 2 x z_dim x 10 pictures, once per model."""
+    def compute():
+        n = generator.z_dim
+        z = torch.zeros(2, n, Y_DIM, n)
+        for d in range(n):
+            z[0, d, :, d], z[1, d, :, d] = EFFECT_FROM, EFFECT_TO
+        images = generator.draw(z.view(-1, n), torch.arange(Y_DIM).repeat(2 * n)).view(2, n, Y_DIM, -1)
+        return (images[1] - images[0]).abs().mean((1, 2)).cpu().tolist()
+    return cached(generator, "effects", compute)
+
+
+def ranked_dimensions(generator):
+    """The z dimensions, the one that changes the picture most first."""
+    effects = dimension_effects(generator)
+    return sorted(range(len(effects)), key=lambda d: -effects[d])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The latent map
+
+def map_values(cells=MAP_CELLS):
+    return torch.linspace(-Z, Z, cells)
+
+
+def nearest_step(value, values):
+    return int((values - float(value)).abs().argmin())
+
+
+def latent_map(generator, digit, z, dim_x, dim_y, cells=MAP_CELLS):
+    """A cells x cells grid of model 1's `digit` with z's dimension dim_x running -3 ... +3 left to right and dim_y
+    +3 ... -3 top to bottom (up is positive, as on the scatter plot), the others as in z; the cell nearest to z
+    framed in orange. An RGB picture, CELL px per digit."""
+    digit, z = h.check_digit(digit), as_z(z, generator.z_dim)
+    dim_x, dim_y = check_dimensions(dim_x, dim_y, generator.z_dim)
+    values = map_values(cells)
+    grid = z.repeat(cells * cells, 1)
+    grid[:, dim_x] = values.repeat(cells)                   # the column changes fastest
+    grid[:, dim_y] = values.flip(0).repeat_interleave(cells)
+    images = generator.draw(grid, [digit] * cells * cells).cpu()
+    mosaic = images.view(cells, cells, 28, 28).permute(0, 2, 1, 3).reshape(cells * 28, cells * 28)
+    picture = h.enlarge(mosaic, cells * CELL).convert("RGB")
+    col = nearest_step(z[0, dim_x], values)
+    row = cells - 1 - nearest_step(z[0, dim_y], values)
+    ImageDraw.Draw(picture).rectangle([col * CELL, row * CELL, (col + 1) * CELL - 1, (row + 1) * CELL - 1],
+                                      outline=MARK, width=3)
+    return picture
+
+
+def map_click(z, dim_x, dim_y, index, cells=MAP_CELLS):
+    """The map's pixel (x, y) that was clicked -> z with dim_x and dim_y moved there: linear between the cells'
+    centres, as a slider can show it. The other dimensions stay."""
+    z = [round(v, 4) for v in h.check_z(z, len(z))[0].tolist()]   # float32 back to the numbers sent
+    dim_x, dim_y = check_dimensions(dim_x, dim_y, len(z))
+    try:
+        x, y = (float(v) for v in index)
+    except (TypeError, ValueError):
+        raise h.InputError("Click on the map to pick a point.") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise h.InputError("Click on the map to pick a point.")
+    step = 2 * Z / (cells - 1)
+    z[dim_x] = slider_value(-Z + (x / CELL - 0.5) * step)
+    z[dim_y] = slider_value(Z - (y / CELL - 0.5) * step)
+    return z
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The traversal chart
+
+def traversal_chart(generator, digit, z, steps=TRAVERSAL_STEPS):
+    """One row per z dimension: `digit` with that dimension at -3 ... +3 and the others as in z, labelled z1 ...
+    and -3 ... +3; in each row the step nearest to z's own value framed in orange. One batched pass."""
+    digit, z = h.check_digit(digit), as_z(z, generator.z_dim)
+    n = generator.z_dim
+    values = torch.linspace(-Z, Z, steps)
+    grid = z.repeat(n * steps, 1)
+    grid[torch.arange(n * steps), torch.arange(n).repeat_interleave(steps)] = values.repeat(n)
+    images = generator.draw(grid, [digit] * (n * steps)).cpu()
+    mosaic = images.view(n, steps, 28, 28).permute(0, 2, 1, 3).reshape(n * 28, steps * 28)
+    cells = h.enlarge(mosaic, (steps * CELL, n * CELL)).convert("RGB")
+    chart = Image.new("RGB", (LABEL_WIDTH + cells.width, HEADER_HEIGHT + cells.height), "white")
+    chart.paste(cells, (LABEL_WIDTH, HEADER_HEIGHT))
+    draw = ImageDraw.Draw(chart)
+    for s, v in enumerate(values.tolist()):
+        draw.text((LABEL_WIDTH + (s + 0.5) * CELL, HEADER_HEIGHT / 2), f"{v:+g}" if v else "0", fill="black",
+                  font=FONT, anchor="mm")
+    for d in range(n):
+        top = HEADER_HEIGHT + d * CELL
+        draw.text((LABEL_WIDTH / 2, top + CELL / 2), f"z{d + 1}", fill="black", font=FONT, anchor="mm")
+        left = LABEL_WIDTH + nearest_step(z[0, d], values) * CELL
+        draw.rectangle([left, top, left + CELL - 1, top + CELL - 1], outline=MARK, width=2)
+    return chart
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Real digits in z
+
+def encode_style(generator, x, digit):
+    """A real digit's style: the mean of q(z|x,y) for its (28, 28) image x and digit, as the sliders can show it
+    (clamped to +-3, on their steps)."""
+    z = generator.encode(torch.as_tensor(x).reshape(1, 784), [h.check_digit(digit)])[0].cpu()
+    return [slider_value(v) for v in z.tolist()]
+
+
+def reconstruction(generator, x, digit):
+    """Model 1's drawing of x: decoded from the posterior mean, as a 280 x 280 picture."""
+    digit = h.check_digit(digit)
+    z = generator.encode(torch.as_tensor(x).reshape(1, 784), [digit])
+    return h.enlarge(generator.draw(z, [digit])[0], h.DEFAULT_SIZE)
+
+
+def random_test_digit(images, labels, rng=random):
+    """(index, (28, 28) image, label) of a random test digit."""
+    i = rng.randrange(len(images))
+    return i, images[i].view(28, 28), int(labels[i])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Where the digits live in z
+
+def posterior_means(generator, images, labels):
+    """The means of q(z|x,y) of these digits, (N, z_dim): one batched pass, once per model and set of images. (The
+    entry holds the images, so no other tensor can take their id while it lives.)"""
+    return cached(generator, ("means", id(images)), lambda: (images, generator.encode(images, labels).cpu()))[1]
+
+
+def knn_accuracy(points, labels, k=KNN):
+    """How often a vote of a point's k nearest neighbours (itself left out) names its digit: 0.1 when the digits
+    are mixed through z as chance mixes them, near 1 when each digit keeps to a region of its own."""
+    distances = torch.cdist(points, points)
+    distances.fill_diagonal_(float("inf"))
+    nearest = distances.topk(k, largest=False).indices
+    votes = F.one_hot(labels[nearest], Y_DIM).sum(1)
+    return float((votes.argmax(1) == labels).float().mean())
+
+
+def overlap(generator, images, labels, dim_x, dim_y):
+    """(k-NN accuracy from the two dimensions shown, from all of z): cached per model and pair."""
+    means = posterior_means(generator, images, labels)
+    in_two = cached(generator, ("knn", id(images), dim_x, dim_y),
+                    lambda: knn_accuracy(means[:, [dim_x, dim_y]], labels))
+    return in_two, cached(generator, ("knn", id(images)), lambda: knn_accuracy(means, labels))
+
+
+def overlap_text(generator, images, labels, dim_x, dim_y):
+    in_two, in_all = overlap(generator, images, labels, dim_x, dim_y)
+    return (f"A vote of each point's {KNN} nearest neighbours names its digit for **{in_two:.0%}** of these "
+            f"{len(labels):,} test digits from z{dim_x + 1} and z{dim_y + 1}, and **{in_all:.0%}** from all "
+            f"{generator.z_dim} dimensions of z; guessing gives 10 %.")
+
+
+def scatter_frame(means, labels, z, dim_x, dim_y):
+    """The scatter plot's points: x, y (two z dimensions of each test digit's posterior mean) and its digit, in the
+    order of the digits (the legend's order); then the current z as the series "you are here": its point and a
+    ring of HERE_RING points around it, so that it stands out among thousands (the plot draws every point alike)."""
+    z = z[0].tolist() if isinstance(z, torch.Tensor) else list(z)
+    order = torch.argsort(labels, stable=True)
+    angles = torch.arange(HERE_RING) * (2 * math.pi / HERE_RING)
+    here_x = [float(z[dim_x])] + (float(z[dim_x]) + HERE_RADIUS * torch.cos(angles)).tolist()
+    here_y = [float(z[dim_y])] + (float(z[dim_y]) + HERE_RADIUS * torch.sin(angles)).tolist()
+    return pd.DataFrame({
+        "x": means[order, dim_x].round(decimals=3).tolist() + here_x,
+        "y": means[order, dim_y].round(decimals=3).tolist() + here_y,
+        "digit": [str(int(d)) for d in labels[order]] + [HERE] * (1 + HERE_RING)})
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Links
+
+def parse_link(params, z_dim):
+    """A link's query (?digit=7&z=1.5,-1,...) -> (digit or None, z as z_dim numbers or None). Forgiving, as a link
+    may be cut or edited by hand: a digit that is not 0-9 is ignored; z values that are not numbers (or NaN, inf) are
+    0, others clamped to +-3; missing ones are 0, extra ones dropped."""
+    digit, text = params.get("digit"), params.get("z")
+    digit = digit.strip() if isinstance(digit, str) else None
+    digit = int(digit) if digit and digit.isdigit() and int(digit) <= 9 else None
+    if not isinstance(text, str):
+        return digit, ([0.0] * z_dim if digit is not None else None)
+    z = [0.0] * z_dim
+    for i, part in enumerate(text[:MAX_LINK_CHARS].split(",")[:z_dim]):
+        try:
+            v = float(part)
+        except ValueError:
+            continue
+        if math.isfinite(v):
+            z[i] = slider_value(v)
+    return digit, z
+
+
+# In the page: the link to the current picture, written into the textbox and copied to the clipboard
+# (navigator.clipboard needs a secure context: http://127.0.0.1 is one; elsewhere the selected textbox is copied).
+COPY_LINK_JS = """(digit, ...z) => {
+    const link = location.origin + location.pathname + '?digit=' + digit + '&z=' +
+        z.map(v => Number(Number(v).toFixed(2))).join(',');
+    const fallback = () => {
+        const box = document.querySelector('#share-link textarea, #share-link input');
+        if (box) { box.value = link; box.select(); try { document.execCommand('copy'); } catch (e) {} }
+    };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(link).catch(fallback);
+    else setTimeout(fallback, 0);
+    return link;
+}"""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The section on the page
+
+VIEW = {**LIVE, "api_visibility": "undocumented"}   # callable by name (the benchmarks time them), not listed
+
+
+def build(ctx, digit, sliders, pictures, redraw):
+    """Lay out the section inside the current Blocks and wire its events. `digit` and `sliders` are the tab's
+    inputs; `pictures` its big picture and strip, which `redraw(session, digit, *z)` makes. Returns
+    `refresh(event)`: redraws the section's views after an event of the tab that set z or the digit."""
+    z_dim, generator = ctx.z_dim, ctx.generator
+    images, labels = test_digits()
+    scatter_images, scatter_labels = images[:SCATTER_IMAGES], labels[:SCATTER_IMAGES]
+
+    def model(session):
+        return ctx.model_of(session, "generator")
+
+    @inference
+    def map_view(session, digit, dim_x, dim_y, *z):
+        return ctx.png(latent_map(model(session), digit, z, dim_x, dim_y))
+
+    @inference
+    def traversal_view(session, digit, *z):
+        return ctx.png(traversal_chart(model(session), digit, z))
+
+    @inference
+    def scatter_view(session, dim_x, dim_y, *z):
+        g = model(session)
+        dim_x, dim_y = check_dimensions(dim_x, dim_y, z_dim)
+        means = posterior_means(g, scatter_images, scatter_labels)
+        return (gr.update(value=scatter_frame(means, scatter_labels, h.check_z(z, z_dim), dim_x, dim_y),
+                          x_title=f"z{dim_x + 1}", y_title=f"z{dim_y + 1}"),
+                overlap_text(g, scatter_images, scatter_labels, dim_x, dim_y))
+
+    @inference
+    def click_map(evt: gr.SelectData, session, digit, dim_x, dim_y, *z):
+        z = map_click(z, dim_x, dim_y, evt.index)
+        return [*z, *redraw(session, digit, *z)]
+
+    def show_real(session, x, digit, note):
+        """The digit and sliders set to a real digit's label and style, the pictures redrawn, and the digit beside
+        model 1's reconstruction of it."""
+        g = model(session)
+        z = encode_style(g, x, digit)
+        return [digit, *z, *redraw(session, digit, *z), ctx.png(h.enlarge(x, h.DEFAULT_SIZE)),
+                ctx.png(reconstruction(g, x, digit)), note]
+
+    @inference
+    def load_test_digit(session):
+        i, x, label = random_test_digit(images, labels)
+        return show_real(session, x, label, f"MNIST test digit #{i}, a **{label}**. Its style z (the mean of "
+                                            "q(z|x,y)) is now in the sliders: pick another digit above to write "
+                                            "it in the same hand.")
+
+    @inference
+    def use_drawing(session, drawing):
+        x = h.to_model_input(drawing)
+        if x is None:
+            raise h.InputError("Draw a digit on the Draw tab first, then come back and press this again.")
+        label, _ = h.classify(ctx.model_of(session, "classifier"), x)
+        read = h.predicted_digit(label)
+        return show_real(session, x, read, f"Your drawing, read by model 2 as a **{read}**. Its style z is now in "
+                                           "the sliders: pick another digit above to write it in your hand.")
+
+    @inference
+    def open_link(session, digit, dim_x, dim_y, request: gr.Request):
+        link_digit, z = parse_link(request.query_params, z_dim)
+        if link_digit is None and z is None:
+            return [gr.skip()] * (z_dim + 7)
+        digit = digit if link_digit is None else link_digit
+        return [digit, *z, *redraw(session, digit, *z), map_view(session, digit, dim_x, dim_y, *z),
+                traversal_view(session, digit, *z), *scatter_view(session, dim_x, dim_y, *z)]
+
+    top = ranked_dimensions(generator)[:2]
+    choices = [(f"z{d + 1}", d) for d in range(z_dim)]
+    zero = [0.0] * z_dim
+    means = posterior_means(generator, scatter_images, scatter_labels)
+
+    gr.Markdown(HELP, elem_id="explore")
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            latent = gr.Image(ctx.png(latent_map(generator, 3, zero, *top)), type="filepath", interactive=False,
+                              label="Latent map: click to move two sliders", buttons=["download"],
+                              elem_id="latent-map", elem_classes=["pixelated", "label-above"])
+            with gr.Row():
+                dim_x = gr.Dropdown(choices, value=top[0], label="Across (left −3, right +3)", elem_id="map-x")
+                dim_y = gr.Dropdown(choices, value=top[1], label="Up (bottom −3, top +3)", elem_id="map-y")
+            gr.Markdown(f"Preselected: z{top[0] + 1} and z{top[1] + 1}, the two dimensions that change the "
+                        "picture most (measured by moving each from −2 to +2).")
+        with gr.Column():
+            traversal = gr.Image(ctx.png(traversal_chart(generator, 3, zero)), type="filepath", interactive=False,
+                                 label="What each slider does", buttons=["download"],
+                                 elem_id="traversal", elem_classes=["pixelated", "label-above"])
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            with gr.Row():
+                real_button = gr.Button("Load a real MNIST digit", variant="primary", elem_id="real-digit")
+                drawing_button = gr.Button("Use my drawing", elem_id="my-drawing")
+            with gr.Row():
+                real_image = gr.Image(None, type="filepath", interactive=False, label="The real digit", height=220,
+                                      buttons=["download"], elem_id="real-image", elem_classes="pixelated")
+                reconstructed = gr.Image(None, type="filepath", interactive=False, label="Model 1's reconstruction",
+                                         height=220, buttons=["download"], elem_id="reconstruction",
+                                         elem_classes="pixelated")
+            real_note = gr.Markdown("Load a real digit, or the one you drew on the Draw tab, to see its style in z.",
+                                    elem_id="real-note")
+        with gr.Column():
+            gr.Markdown(f"**Where digits live**: {len(scatter_labels):,} MNIST test digits in z. {SCATTER_HELP}")
+            # No label on the plot: with one, its fixed height leaves no room for the legend.
+            scatter = gr.ScatterPlot(scatter_frame(means, scatter_labels, zero, *top), x="x", y="y", color="digit",
+                                     x_title=f"z{top[0] + 1}", y_title=f"z{top[1] + 1}", x_lim=[-Z - 0.5, Z + 0.5],
+                                     y_lim=[-Z - 0.5, Z + 0.5], color_map={**dict(zip(map(str, range(10)),
+                                                                                  DIGIT_COLOURS)), HERE: "#000000"},
+                                     label="Where digits live", show_label=False, height=400,
+                                     elem_id="where-digits-live")
+            overlap_note = gr.Markdown(overlap_text(generator, scatter_images, scatter_labels, *top),
+                                       elem_id="overlap")
+    with gr.Row(equal_height=True):
+        link = gr.Textbox(label="Link to this picture", placeholder="press Copy link", interactive=False,
+                          elem_id="share-link", scale=4)
+        copy_button = gr.Button("Copy link", elem_id="copy-link", scale=1)
+
+    # The views follow z and the digit when a slider is let go (a drag stays fast: only the picture follows it),
+    # and after every event that sets them (refresh).
+    session, z_inputs = ctx.session, [*sliders]
+    released = [s.release for s in sliders]
+    map_inputs, traversal_inputs = [session, digit, dim_x, dim_y, *z_inputs], [session, digit, *z_inputs]
+    scatter_inputs, scatter_outputs = [session, dim_x, dim_y, *z_inputs], [scatter, overlap_note]
+    gr.on([*released, digit.input, dim_x.input, dim_y.input], map_view, map_inputs, latent,
+          api_name="explore_map", **VIEW, **RAW)
+    gr.on([*released, digit.input], traversal_view, traversal_inputs, traversal,
+          api_name="explore_traversal", **VIEW, **RAW)
+    # The scatter plot is never a "progress target": the page keeps a loading status for each component that has
+    # been one, and at every status change of any event it copies each such component's value (2,000 points: ~25 ms
+    # of the browser's time per copy, several per slider move; measured in a Chrome trace).
+    quiet_scatter = {"show_progress_on": [overlap_note]}
+    gr.on([*released, dim_x.input, dim_y.input], scatter_view, scatter_inputs, scatter_outputs, **quiet_scatter,
+          **LIVE, **RAW)
+
+    def refresh(event):
+        event.success(map_view, map_inputs, latent, **LIVE, **RAW)
+        event.success(traversal_view, traversal_inputs, traversal, **LIVE, **RAW)
+        event.success(scatter_view, scatter_inputs, scatter_outputs, **quiet_scatter, **LIVE, **RAW)
+
+    # A click on the map is answered at once with the sliders and the picture, without the queue's extra round
+    # (as a slider move is); the views follow.
+    refresh(latent.select(click_map, [session, digit, dim_x, dim_y, *z_inputs], [*sliders, *pictures],
+                          api_name="explore_map_click", queue=False, **VIEW, **RAW))
+    real_outputs = [digit, *sliders, *pictures, real_image, reconstructed, real_note]
+    refresh(real_button.click(load_test_digit, [session], real_outputs, **LIVE, **RAW))
+    refresh(drawing_button.click(use_drawing, [session, ctx.last_drawing], real_outputs, **LIVE, **RAW))
+    gr.context.Context.root_block.load(   # the Blocks being built: a page load is its event
+        open_link, [session, digit, dim_x, dim_y],
+        [digit, *sliders, *pictures, latent, traversal, scatter, overlap_note], **quiet_scatter, **LIVE, **RAW)
+    copy_button.click(None, [digit, *sliders], link, js=COPY_LINK_JS)
+    return refresh
