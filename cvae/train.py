@@ -20,6 +20,7 @@ DEFAULTS = {
 }
 LIMITS = {"epochs": (1, 200), "batch_size": (1, 4096), "lr": (1e-6, 1.0)}
 SCHEDULES = ("constant", "cosine", "one_cycle")
+AUGMENT_AHEAD = 8           # batches augmented in one call
 ONE_CYCLE_WARMUP = 0.05
 # The Train tab's short run (and /train's default), within a time budget on one CPU thread: the shipped
 # architectures, a one-cycle schedule over the budget's seconds, no augmentation (in runs this short it cost the
@@ -82,8 +83,9 @@ def train(model, data, epochs=None, batch_size=None, lr=None, seed=0, train_size
     model.train()
     for epoch in range(1, LIMITS["epochs"][1] + 1 if budget_s else epochs + 1):
         start, total, seen = time.perf_counter(), 0.0, 0
-        bar = tqdm(batches(len(x_train), batch_size, generator=g, device=device), total=steps, disable=not progress,
-                   desc=f"{model.kind} epoch {epoch}" + ("" if budget_s else f"/{epochs}"), leave=False)
+        order = batches(len(x_train), batch_size, generator=g, device=device)
+        bar = tqdm(order, total=steps, disable=not progress, leave=False,
+                   desc=f"{model.kind} epoch {epoch}" + ("" if budget_s else f"/{epochs}"))
         for step, idx in enumerate(bar, 1):
             while should_pause is not None and should_pause() and not (should_stop and should_stop()):
                 time.sleep(0.05)
@@ -93,9 +95,13 @@ def train(model, data, epochs=None, batch_size=None, lr=None, seed=0, train_size
             step_start = time.perf_counter()
             for group in trainer.optimizer.param_groups:
                 group["lr"] = lr * learning_rate_factor(schedule, done)
-            x = x_train[idx]
-            if augment_data:
-                x = augment(x, g)
+            if not augment_data:
+                x = x_train[idx]
+            else:  # AUGMENT_AHEAD batches in one call: its fixed costs, larger than its work, shared out
+                if (step - 1) % AUGMENT_AHEAD == 0:
+                    ahead = torch.cat(order[step - 1:step - 1 + AUGMENT_AHEAD])
+                    augmented = iter(augment(x_train[ahead], g).split(batch_size))
+                x = next(augmented)
             loss = trainer.train({"x": x, "y": one_hot(y_train[idx], device)}).item()
             seconds += time.perf_counter() - step_start
             step_count += 1
