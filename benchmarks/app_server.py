@@ -236,6 +236,24 @@ class Requests:
     def raw_traversal(self, raw, digit=3):
         return raw.call("/explore_traversal", digit, *self.z_values())
 
+    def raw_read_drawing(self, raw):
+        """The Draw tab's request after a stroke: the pad's strokes (a digit of cvae.drawn_digits' templates)."""
+        self.seq = getattr(self, "seq", 0) + 1
+        return raw.call("/read_drawing", pad_value(self.seq % 10, self.seq))
+
+
+def pad_strokes(digit, size=560, margin=0.15):
+    """The first template of `digit` in cvae.drawn_digits, as strokes in the Draw pad's pixels (it is 560 px)."""
+    from cvae.drawn_digits import TEMPLATES
+    strokes = TEMPLATES[digit][sorted(TEMPLATES[digit])[0]]
+    return [[[round(size * (margin + (1 - 2 * margin) * x)), round(size * (margin + (1 - 2 * margin) * y))]
+             for x, y in stroke[::2]] for stroke in strokes]
+
+
+def pad_value(digit, seq, size=560):
+    """The pad's value (demo/sketchpad.js) for `digit`."""
+    return {"seq": seq, "size": [size, size], "brush": 22, "strokes": pad_strokes(digit, size)}
+
 
 def served_z_dim():
     """z_dim of the generator the app serves: from its weights' JSON ($CVAE_WEIGHTS, else weights/)."""

@@ -1,19 +1,24 @@
-"""Job: the Generate tab as the page uses it: the latent-space views' requests over HTTP, as the page sends them,
-and a slider move as a visitor feels it, in headless Chromium (Debian's /usr/bin/chromium through Playwright).
+"""Job: the Generate and Draw tabs as the page uses them: their requests over HTTP, as the page sends them, and a
+slider move and a drawing as a visitor feels them, in headless Chromium (Debian's /usr/bin/chromium through
+Playwright).
 
 `map_click_p95_ms_http`, `map_p95_ms_http`, `traversal_p95_ms_http`: a click on the latent map (answered with the
 sliders and the picture, without the queue), the map redrawn, the traversal chart redrawn (each through the queue,
-with the output file fetched), called by name with app_server.RawClient, one at a time, random z each time.
+with the output file fetched); `sketch_answer_p95_ms_http`: the Draw pad's strokes read (one POST, no queue); each
+called by name with app_server.RawClient, one at a time.
 
 `slider_*_ms_browser`: from a z slider's `input` event to the new picture loaded and decoded in the page, over
 `MOVES` moves of the slider with the keyboard (ArrowRight on the focused range input), MOVE_GAP_S apart so that each
 move is a request of its own. Stamped in the page: a listener on the slider's `input` event stamps
 performance.now(); a MutationObserver sees the picture's <img> change, awaits img.decode() and stamps again.
 
-Each browser measurement is a function (page, moves) -> {key: value}, run on a fresh page of its own (a new
-visitor), listed in MEASUREMENTS with the keys it reports: another one (the Draw tab's last mouse-up -> answer
-shown, say) is one more function and entry. Without chromium or Playwright their keys are null, with the reason
-under "skipped"; the HTTP keys are measured either way.
+`sketch_answer_*_ms_browser`: from the last mouse-up of a digit drawn on the Draw pad with the mouse to the answer
+about that drawing shown, over SKETCHES digits, cleared between them; `sketch_answer_breakdown_ms_browser` splits the
+median into the page's wait before it sends the request, the request (the browser's resource timing) and the rest.
+
+Each browser measurement is a function (page, count) -> {key: value}, run on a fresh page of its own (a new
+visitor), listed in MEASUREMENTS with the keys it reports. Without chromium or Playwright their keys are null, with
+the reason under "skipped"; the HTTP keys are measured either way.
 """
 import time
 from contextlib import contextmanager
@@ -74,15 +79,89 @@ def slider_to_picture(page, moves):
     return result
 
 
-MEASUREMENTS = [(slider_to_picture, ["slider_p95_ms_browser", "slider_median_ms_browser"])]
-HTTP_KEYS = ["map_click_p95_ms_http", "map_p95_ms_http", "traversal_p95_ms_http"]
+# In the page: stamp every pointerup on the Draw pad, and the moment the answer about the drawing on the pad is
+# shown (the reading names the drawing it is about and is not marked stale: demo/reading.js).
+SKETCH_WATCH_JS = """() => {
+    performance.clearResourceTimings();  // the page's own files fill the buffer's 250 entries
+    performance.setResourceTimingBufferSize(10000);
+    const canvas = document.querySelector('#sketch canvas'), root = document.querySelector('#reading');
+    const marks = window.__marks = [];
+    canvas.addEventListener('pointerup', () => marks.push({up: performance.now(), shown: null}), true);
+    new MutationObserver(() => {
+        const r = root.querySelector('.reading'), last = marks[marks.length - 1];
+        if (!last || last.shown !== null || !r || root.querySelector('.stale') || !r.querySelector('#answer')) return;
+        if (r.dataset.about === canvas.dataset.seq) last.shown = performance.now();
+    }).observe(root, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+# The requests the page made for the drawing (the pad's event, queue=False: POST /run/predict): when each started
+# after the last pointerup, how long it took, and its answer's size.
+SKETCH_REQUESTS_JS = """(since) => performance.getEntriesByType('resource')
+    .filter(e => e.name.includes('/gradio_api/run/') && e.startTime >= since)
+    .map(e => [e.startTime - since, e.duration, e.transferSize, e.encodedBodySize])"""
+SKETCHES, QUICK_SKETCHES = 30, 4
+SKETCH_GAP_S = 1.0          # between a drawing's answer and the next drawing
+
+
+def trace(page, strokes, size=560):
+    """Draw `strokes` (in the pad's pixels) with the mouse, as tests/test_browser_draw.py does."""
+    box = page.locator("#sketch canvas").bounding_box()
+    scale = box["width"] / size
+    for stroke in strokes:
+        points = [(box["x"] + x * scale, box["y"] + y * scale) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for p in points[1:]:
+            page.mouse.move(*p, steps=2)
+        page.mouse.up()
+
+
+def sketch_to_answer(page, drawings):
+    """Digits drawn on the Draw pad with the mouse, cleared between them: last mouse-up -> the answer about that
+    drawing shown, in ms; and where that time goes (the median wait before the page sends the request, the request
+    itself, and from its end to the answer shown)."""
+    from .app_server import pad_strokes
+    page.get_by_role("tab", name="Draw", exact=True).click()
+    page.wait_for_selector("#sketch canvas")
+    page.evaluate(SKETCH_WATCH_JS)
+    times, to_request, request, sizes = [], [], [], []
+    for i in range(drawings + 2):  # the first two warm up
+        trace(page, pad_strokes(i % 10))
+        deadline = time.monotonic() + SETTLE_S
+        while time.monotonic() < deadline and page.evaluate("() => window.__marks.at(-1).shown === null"):
+            time.sleep(0.05)
+        last = page.evaluate("() => window.__marks.at(-1)")
+        if i >= 2 and last["shown"] is not None:
+            times.append(last["shown"] - last["up"])
+            sent = page.evaluate(SKETCH_REQUESTS_JS, last["up"])
+            if sent:
+                to_request.append(sent[-1][0])
+                request.append(sent[-1][1])
+                sizes.append(sent[-1][3])
+        page.locator("#sketch .pad-clear").click()
+        time.sleep(SKETCH_GAP_S)
+    s = lambda values_ms: [v / 1000 for v in values_ms]  # noqa: E731  (the page stamps ms; common's take seconds)
+    rest = [t - a - b for t, a, b in zip(times, to_request, request)]
+    result = {"sketch_answer_p95_ms_browser": p95_ms(s(times)), "sketch_answer_median_ms_browser": median_ms(s(times)),
+              "sketch_answer_drawings_browser": drawings, "sketch_unanswered_browser": drawings - len(times),
+              "sketch_answer_breakdown_ms_browser": {
+                  "mouse_up_to_request": median_ms(s(to_request)), "request": median_ms(s(request)),
+                  "request_end_to_shown": median_ms(s(rest)),
+                  "answer_bytes": int(sorted(sizes)[len(sizes) // 2]) if sizes else None}}
+    log(f"drawing -> answer in the browser: {result}")
+    return result
+
+
+MEASUREMENTS = [(slider_to_picture, ["slider_p95_ms_browser", "slider_median_ms_browser"]),
+                (sketch_to_answer, ["sketch_answer_p95_ms_browser", "sketch_answer_median_ms_browser"])]
+HTTP_KEYS = ["map_click_p95_ms_http", "map_p95_ms_http", "traversal_p95_ms_http", "sketch_answer_p95_ms_http"]
 KEYS = HTTP_KEYS + [key for _, keys in MEASUREMENTS for key in keys]
 HTTP_BUDGET_S = 10          # per kind of request
 
 
 def explore_over_http(app, requests, n):
     """The latent-space views' requests, `n` of each (or fewer, within HTTP_BUDGET_S): p95 and median in ms."""
-    kinds = [("map_click", requests.raw_map_click), ("map", requests.raw_map), ("traversal", requests.raw_traversal)]
+    kinds = [("map_click", requests.raw_map_click), ("map", requests.raw_map), ("traversal", requests.raw_traversal),
+             ("sketch_answer", requests.raw_read_drawing)]
     raw, out = app.raw_client(), {}
     try:
         for _, call in kinds:  # warm: a session's first calls set it up
@@ -143,9 +222,10 @@ def run(app, requests, sizes):
     if reason:
         browser_keys = [key for _, keys in MEASUREMENTS for key in keys]
         return {**out, **{key: None for key in browser_keys}, "skipped": {key: reason for key in browser_keys}}
-    moves = QUICK_MOVES if sizes == QUICK else MOVES
+    count = {slider_to_picture: QUICK_MOVES if sizes == QUICK else MOVES,
+             sketch_to_answer: QUICK_SKETCHES if sizes == QUICK else SKETCHES}
     with browser_session() as browser:
         for measure, _ in MEASUREMENTS:
             with fresh_page(browser, app.url) as page:
-                out.update(measure(page, moves))
+                out.update(measure(page, count[measure]))
     return out

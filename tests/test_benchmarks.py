@@ -128,7 +128,8 @@ REPORTED = ["pixyz_vs_torch_step_ratio", "pixyz_step_ms", "torch_step_ms", "mlp_
             "eager_images_per_s_generator", "train_speedup_vs_eager_generator_cli",
             "train_speedup_vs_eager_classifier_cli", "train_threads", "train_threads_cli",
             "map_click_p95_ms_http", "map_p95_ms_http", "traversal_p95_ms_http", "slider_p95_ms_browser",
-            "slider_median_ms_browser"]
+            "slider_median_ms_browser", "sketch_answer_p95_ms_http", "sketch_answer_p95_ms_browser",
+            "sketch_answer_median_ms_browser"]
 
 
 def test_quick_benchmark_reports_every_measurement():
