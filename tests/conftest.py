@@ -32,11 +32,15 @@ def models():
 
 @pytest.fixture(scope="session")
 def runner(models):
-    from cvae.data import load_sample
+    """The server's training slot, on the bundled sample of MNIST (small and fast), or on full MNIST where
+    CVAE_TEST_FULL_MNIST=1, for the README's Train screenshot of a real default run (run tests/test_browser_train.py
+    alone so: the other tests count on the sample's sizes)."""
+    from cvae.data import load_mnist, load_sample
     from demo.training import TrainingRunner
     generator, classifier = models
+    full = os.environ.get("CVAE_TEST_FULL_MNIST") == "1"
     return TrainingRunner("cpu", templates={"generator": generator, "classifier": classifier},
-                          load_data=load_sample)
+                          load_data=(lambda: load_mnist(download=False)) if full else load_sample)
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +66,31 @@ def served_app(models, runner, tmp_path_factory):
         yield url, runs, app
     finally:
         app.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium (tests/browser.py says where it is, and skips or fails without it)."""
+    from browser import BROWSER_ARGS, CHROMIUM, sync_api
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=BROWSER_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, served_app):
+    """A fresh page (a new visitor) per test, on the served app, once its first picture is shown."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(30_000)
+    page.goto(served_app[0])
+    page.wait_for_selector("#picture img")
+    try:
+        yield page
+    finally:
+        page.close()
 
 
 def pytest_configure(config):

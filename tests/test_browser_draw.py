@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import browser, page, screenshot  # noqa: F401
+from browser import screenshot
 from demo import draw_tab, handlers as h
 from digit_strokes import DIGITS, to_pad
 

@@ -1,7 +1,7 @@
 """The Generate tab in a real browser, used as a person would."""
 import time
 
-from browser import browser, page, screenshot, wait_until  # noqa: F401
+from browser import screenshot, wait_until
 
 Z_DIM = 10  # the shipped generator's sliders
 

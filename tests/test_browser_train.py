@@ -4,7 +4,7 @@ Then a classifier, stopped halfway: what it learnt is kept. Pauses like a person
 import time
 import zipfile
 
-from browser import browser, page, screenshot, wait_until  # noqa: F401
+from browser import screenshot, wait_until
 from demo.runs import load_upload
 
 PAUSE_S = 2.0
@@ -40,7 +40,7 @@ def open_train_tab(page):
     time.sleep(1)
 
 
-def test_train_watch_pause_resume_then_use_and_download_the_model(page, tmp_path):
+def test_train_watch_pause_resume_then_use_and_download_the_model(page, runner, tmp_path):
     shipped_picture = zero_z_picture(page)
     open_train_tab(page)
     assert page.locator("#budget input[value='1 min']").is_checked()  # the default: a short run worth watching
@@ -72,7 +72,7 @@ def test_train_watch_pause_resume_then_use_and_download_the_model(page, tmp_path
     assert "60 s of training" in text or "61 s of training" in text, text
     assert "generator" in page.locator("#your-model").inner_text()
     time.sleep(PAUSE_S)
-    screenshot(page, "train.png")
+    screenshot(page, "train.png", for_readme=runner.data().source == "full")  # the README shows a run on MNIST
 
     # Use it in this session: the Generate tab now draws with it.
     page.get_by_role("button", name="Use in this session", exact=True).click()
@@ -111,4 +111,4 @@ def test_a_stopped_classifier_keeps_what_it_learnt(page):
     page.get_by_role("button", name="Compare with the shipped model", exact=True).click()
     wait_until(page, "() => document.querySelector('#compared-text').innerText.includes('drawn digits')")
     assert "your classifier" in page.locator("#compared-text").inner_text()
-    screenshot(page, "train-classifier.png")
+    screenshot(page, "train-classifier.png", for_readme=False)
