@@ -36,20 +36,7 @@ def compare_steps(kind, arch, data, sizes, device="cpu", seed=0):
                 "torch": TorchStep(copy.deepcopy(model), lr, autocast=lambda: mixed_precision(device),
                                    fused=pixyz.optimizer.defaults["fused"]),
                 "plain_pixyz": pixyz_trainer(plain, lr, loss=plain.loss)}
-    batch = {"x": data.x_train[:BATCH].to(device), "y": one_hot(data.y_train[:BATCH], device)}
-    fresh = lambda: {k: v.clone() for k, v in batch.items()}  # noqa: E731
-    times = {name: [] for name in steppers}
-    for _ in range(sizes.step_warmup):
-        for stepper in steppers.values():
-            stepper.train(fresh()).item()
-    start = time.perf_counter()
-    while len(times["pixyz"]) < sizes.step_pairs and (len(times["pixyz"]) < 5
-                                                       or time.perf_counter() - start < sizes.step_budget_s):
-        for name, stepper in steppers.items():
-            step_batch = fresh()
-            t = time.perf_counter()
-            stepper.train(step_batch).item()  # .item() waits for the device
-            times[name].append(time.perf_counter() - t)
+    times = interleaved_step_times(steppers, data, sizes, device)
 
     def ratio(a, b):
         return round(statistics.median(x / y for x, y in zip(times[a], times[b])), 4)
@@ -58,6 +45,26 @@ def compare_steps(kind, arch, data, sizes, device="cpu", seed=0):
             "torch_step_ms": median_ms(times["torch"]), "step_pairs": len(times["pixyz"]),
             "plain_pixyz_vs_torch_step_ratio": ratio("plain_pixyz", "torch"),
             "plain_pixyz_step_ms": median_ms(times["plain_pixyz"])}
+
+
+def interleaved_step_times(steppers, data, sizes, device="cpu"):
+    """{name: [seconds of each step]}: the steppers take turns on the same batch of BATCH training images (a fresh
+    copy each step), after sizes.step_warmup rounds, for sizes.step_pairs rounds or at least 5 within
+    sizes.step_budget_s."""
+    batch = {"x": data.x_train[:BATCH].to(device), "y": one_hot(data.y_train[:BATCH], device)}
+    fresh = lambda: {k: v.clone() for k, v in batch.items()}  # noqa: E731
+    times = {name: [] for name in steppers}
+    for _ in range(sizes.step_warmup):
+        for stepper in steppers.values():
+            stepper.train(fresh()).item()
+    start, rounds = time.perf_counter(), lambda: len(next(iter(times.values())))
+    while rounds() < sizes.step_pairs and (rounds() < 5 or time.perf_counter() - start < sizes.step_budget_s):
+        for name, stepper in steppers.items():
+            step_batch = fresh()
+            t = time.perf_counter()
+            stepper.train(step_batch).item()  # .item() waits for the device
+            times[name].append(time.perf_counter() - t)
+    return times
 
 
 def run(data, sizes, device="cpu"):

@@ -16,17 +16,15 @@ no bf16 in hardware).
 """
 import copy
 import statistics
-import time
 
 import torch
-from cvae.models import one_hot
 from cvae.train import DEFAULTS, mixed_precision, pixyz_trainer
 from cvae.weights import WEIGHTS_DIR, build, read_metadata
 
 from .common import log
+from .step_ratio import BATCH, interleaved_step_times
 from .torch_step import TorchStep
 
-BATCH = 128
 KINDS = ("generator", "classifier")
 SETTINGS = (("", "app"), ("_cli", "cli"))  # key suffix, whose thread count
 KEYS = ["train_threads", "train_threads_cli", "train_precision"] + [
@@ -48,20 +46,7 @@ def compare(kind, data, sizes, device="cpu"):
     # channels-last conv weights (cvae.models.ConvFeatures) count as part of the fast step.
     eager = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
     steppers = {"eager": TorchStep(eager, lr), "fast": pixyz_trainer(model, lr)}
-    batch = {"x": data.x_train[:BATCH].to(device), "y": one_hot(data.y_train[:BATCH], device)}
-    fresh = lambda: {k: v.clone() for k, v in batch.items()}  # noqa: E731
-    times = {name: [] for name in steppers}
-    for _ in range(sizes.step_warmup):
-        for stepper in steppers.values():
-            stepper.train(fresh()).item()
-    start = time.perf_counter()
-    while len(times["fast"]) < sizes.step_pairs and (len(times["fast"]) < 5
-                                                      or time.perf_counter() - start < sizes.step_budget_s):
-        for name, stepper in steppers.items():
-            step_batch = fresh()
-            t = time.perf_counter()
-            stepper.train(step_batch).item()  # .item() waits for the device
-            times[name].append(time.perf_counter() - t)
+    times = interleaved_step_times(steppers, data, sizes, device)
     speedup = statistics.median(e / f for e, f in zip(times["eager"], times["fast"]))
     per_s = {name: BATCH / statistics.median(t) for name, t in times.items()}
     return round(speedup, 3), round(per_s["fast"], 1), round(per_s["eager"], 1), len(times["fast"])

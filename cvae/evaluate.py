@@ -43,13 +43,20 @@ def generation_accuracy(generator_model, judge, per_digit=100, seed=0):
     return (read == digits).float().mean().item(), per
 
 
-def _reads_drawn(classifier, items, seed):
-    """Whether the classifier reads each DrawnDigit (through `to_mnist_image`) as its digit: a bool tensor."""
+def drawn_inputs(items):
+    """DrawnDigits as model 2 gets them: (x, the images through `to_mnist_image`, (N, 28, 28); their digits)."""
     from .preprocess import to_mnist_image
-    x = torch.stack([to_mnist_image(d.image) for d in items])
-    labels = torch.tensor([d.digit for d in items])
+    return torch.stack([to_mnist_image(d.image) for d in items]), torch.tensor([d.digit for d in items])
+
+
+def reads(classifier, x, labels, seed=0):
+    """Whether model 2 reads each image of x as its label, z from the prior drawn with `seed`: a bool tensor."""
     g = torch.Generator(device=classifier.device).manual_seed(seed)
-    return classifier.predict_probs(x, generator=g).argmax(-1).cpu() == labels
+    return classifier.predict_probs(x, generator=g).argmax(-1).cpu() == labels.cpu()
+
+
+def _reads_drawn(classifier, items, seed):
+    return reads(classifier, *drawn_inputs(items), seed)
 
 
 def drawn_accuracy(classifier, per_digit=30, seed=0):

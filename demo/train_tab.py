@@ -3,6 +3,7 @@ a time budget, and watch it learn: the loss (train, and test every few seconds),
 and digits redrawn every second, the classifier's test accuracy and confusion matrix. Pause and resume; Stop keeps
 what was trained. The trained model ("your model") can be used in this session, compared with the shipped one,
 saved under runs/, downloaded, and trained on; saved runs and uploaded models load back into "your model"."""
+import functools
 import time
 
 import gradio as gr
@@ -11,6 +12,8 @@ import pandas as pd
 import torch
 from PIL import Image, ImageDraw
 
+from cvae import evaluate as ev
+from cvae.drawn_digits import make_drawn_digits
 from cvae.models import Y_DIM
 from cvae.preprocess import to_grid_image
 
@@ -114,7 +117,7 @@ def describe(model, in_use=False):
         return "*No model of yours yet: train one, or load one below.*"
     meta = getattr(model, "metadata", None) or {}
     progress, test = meta.get("progress") or {}, meta.get("test") or {}
-    origin = meta.get("run_id") or meta.get("source_name") or "a model"
+    origin = meta.get("source_name") or meta.get("run_id") or "a model"
     parts = [f"**Your model**: a {model.kind} (`{origin}`)"]
     if progress:
         parts.append(f"{progress.get('train_seconds', 0):.0f} s, {progress.get('steps', 0):,} steps"
@@ -169,8 +172,7 @@ def compare_classifiers(shipped, yours, drawing, drawn_set):
         lines.append("- Draw a digit on the Draw tab to see both read it.")
     x, y = drawn_set
     for name, model in models:
-        g = torch.Generator(device=model.device).manual_seed(0)
-        acc = (model.predict_probs(x, generator=g).argmax(-1).cpu() == y).float().mean().item()
+        acc = ev.reads(model, x, y).float().mean().item()
         lines.append(f"- {len(y)} drawn digits that are not MNIST: {name} reads **{acc * 100:.1f} %** right")
     return "\n".join(lines)
 
@@ -180,17 +182,11 @@ def compare_classifiers(shipped, yours, drawing, drawn_set):
 def build(ctx, tab, runs_dir, shipped_dir):
     """Lay out the tab inside `tab` (the gr.Tab, whose select event loads the data) and wire its events."""
     runner = ctx.runner
-    drawn = {}
 
+    @functools.cache
     def drawn_set():
         """The drawn-digit set as model input, made once (it takes a few seconds)."""
-        if not drawn:
-            from cvae.drawn_digits import make_drawn_digits
-            from cvae.preprocess import to_mnist_image
-            items = make_drawn_digits()
-            drawn["x"] = torch.stack([to_mnist_image(d.image) for d in items])
-            drawn["y"] = torch.tensor([d.digit for d in items])
-        return drawn["x"], drawn["y"]
+        return ev.drawn_inputs(make_drawn_digits())
 
     def your_model_outputs(model, session):
         """The "your model" part of the page for `model` (None: nothing yet)."""
@@ -292,7 +288,8 @@ def build(ctx, tab, runs_dir, shipped_dir):
         if yours is None:
             raise h.InputError("There is no model of yours to use yet.")
         fits_the_page(yours, ctx.z_dim)
-        run_id = (yours.metadata or {}).get("run_id") or (yours.metadata or {}).get("source_name") or yours.kind
+        meta = yours.metadata or {}
+        run_id = meta.get("run_id") or meta.get("source_name") or yours.kind
         session = {**(session or {}), yours.kind: {"model": yours, "id": run_id}}
         gr.Info(f"This session now uses your {yours.kind}: the Generate and Draw tabs run on it.")
         return session, ctx.summary(session), describe(yours, in_use=True)
@@ -311,13 +308,13 @@ def build(ctx, tab, runs_dir, shipped_dir):
 
     def load_saved(choice, session):
         model = load_run(runs_dir, choice, runner.device)
-        model.metadata = {**model.metadata, "source_name": choice}
+        model.metadata = {**model.metadata, "source_name": f"runs/{choice}"}
         gr.Info(f"Loaded {choice} as your model.")
         return your_model_outputs(model, session)
 
     def load_uploaded(files, session):
         model = load_upload([h.upload_path(f) for f in files or []], runner.device)
-        model.metadata = {**model.metadata, "source_name": model.metadata.get("run_id") or "uploaded"}
+        model.metadata = {**model.metadata, "source_name": f"uploaded {model.metadata.get('run_id') or ''}".strip()}
         gr.Info(f"Your uploaded {model.kind} is now your model.")
         return your_model_outputs(model, session)
 

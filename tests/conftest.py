@@ -31,6 +31,16 @@ def models():
 
 
 @pytest.fixture(scope="session")
+def generator(models):
+    return models[0]
+
+
+@pytest.fixture(scope="session")
+def classifier(models):
+    return models[1]
+
+
+@pytest.fixture(scope="session")
 def runner(models):
     """The server's training slot, on the bundled sample of MNIST (small and fast), or on full MNIST where
     CVAE_TEST_FULL_MNIST=1, for the README's Train screenshot of a real default run (run tests/test_browser_train.py
@@ -80,17 +90,25 @@ def browser():
             browser.close()
 
 
+def new_visitor(browser, url, **options):
+    """A new visitor's page (in a browser context of its own, with Playwright's context `options`) on the app at
+    `url`, once its first picture is shown."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    page.wait_for_selector("#picture img")
+    return page
+
+
 @pytest.fixture
 def page(browser, served_app):
-    """A fresh page (a new visitor) per test, on the served app, once its first picture is shown."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(30_000)
-    page.goto(served_app[0])
-    page.wait_for_selector("#picture img")
+    """A fresh page (a new visitor) per test."""
+    page = new_visitor(browser, served_app[0])
     try:
         yield page
     finally:
-        page.close()
+        page.context.close()
 
 
 def pytest_configure(config):

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from browser import screenshot
+from conftest import new_visitor
 from demo import draw_tab, handlers as h
 from digit_strokes import DIGITS, to_pad
 
@@ -41,17 +42,13 @@ PAD_IS_WHITE = """() => {
 
 
 @pytest.fixture
-def touch_page(browser, served_app):  # noqa: F811
+def touch_page(browser, served_app):
     """A visitor on a touch screen (the page gets touch and pen pointer events)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(served_app[0])
-    page.wait_for_selector("#picture img")
+    page = new_visitor(browser, served_app[0], has_touch=True)
     try:
         yield page
     finally:
-        context.close()
+        page.context.close()
 
 
 def open_draw_tab(page):

@@ -40,20 +40,21 @@ def open_train_tab(page):
     time.sleep(1)
 
 
-def test_train_watch_pause_resume_then_use_and_download_the_model(page, runner, tmp_path):
+def watch_samples_change(page, times=3, timeout_s=30):
+    wait_until(page, "() => document.querySelector('#samples img') !== null", timeout=60_000)
+    seen, deadline = {samples_src(page)}, time.monotonic() + timeout_s
+    while len(seen) < times:
+        assert time.monotonic() < deadline, "the samples were not redrawn"
+        time.sleep(0.5)
+        seen.add(samples_src(page))
+
+
+def test_start_watch_pause_resume_stop_then_use_and_download_the_model(page, tmp_path):
     shipped_picture = zero_z_picture(page)
     open_train_tab(page)
     assert page.locator("#budget input[value='1 min']").is_checked()  # the default: a short run worth watching
     page.get_by_role("button", name="Start training", exact=True).click()
-
-    # The samples are redrawn while it learns.
-    wait_until(page, "() => document.querySelector('#samples img') !== null", timeout=60_000)
-    seen = {samples_src(page)}
-    deadline = time.monotonic() + 30
-    while len(seen) < 3:
-        assert time.monotonic() < deadline, "the samples were not redrawn"
-        time.sleep(0.5)
-        seen.add(samples_src(page))
+    watch_samples_change(page)  # the samples are redrawn while it learns
     assert "Training the generator" in progress(page) and "s left" in progress(page)
     time.sleep(PAUSE_S)
 
@@ -65,22 +66,20 @@ def test_train_watch_pause_resume_then_use_and_download_the_model(page, runner, 
     page.get_by_role("button", name="Resume", exact=True).click()
     wait_until(page, f"() => /step ([\\d,]+)/.test(document.querySelector('#train-progress').innerText) && "
                f"parseInt(document.querySelector('#train-progress').innerText.match(/step ([\\d,]+)/)[1]"
-               f".replace(/,/g, '')) > {held}")
-    wait_until(page, "() => document.querySelector('#train-progress').innerText.includes('Finished')",
-               timeout=180_000)
-    text = progress(page)
-    assert "60 s of training" in text or "61 s of training" in text, text
-    assert "generator" in page.locator("#your-model").inner_text()
+               f".replace(/,/g, '')) > {held + 20}")
+    watch_samples_change(page, times=2)
     time.sleep(PAUSE_S)
-    screenshot(page, "train.png", for_readme=runner.data().source == "full")  # the README shows a run on MNIST
+    page.get_by_role("button", name="Stop", exact=True).click()
+    wait_until(page, "() => document.querySelector('#train-progress').innerText.includes('Stopped')")
+    assert "stopped early" in page.locator("#your-model").inner_text()
+    time.sleep(PAUSE_S)
 
     # Use it in this session: the Generate tab now draws with it.
     page.get_by_role("button", name="Use in this session", exact=True).click()
     wait_until(page, "() => document.querySelector('#in-use').innerText.includes('your run')")
     assert "in use in this session" in page.locator("#your-model").inner_text()
     time.sleep(PAUSE_S)
-    mine = zero_z_picture(page)
-    assert mine != shipped_picture
+    assert zero_z_picture(page) != shipped_picture
 
     # Download it, and it loads back as a model.
     open_train_tab(page)
@@ -90,7 +89,32 @@ def test_train_watch_pause_resume_then_use_and_download_the_model(page, runner, 
     download.value.save_as(path)
     with zipfile.ZipFile(path) as z:
         assert sorted(z.namelist()) == ["generator.json", "generator.safetensors"]
-    assert load_upload([path]).kind == "generator"
+    model = load_upload([path])
+    assert model.kind == "generator" and model.metadata["progress"]["partial"] is True
+
+
+def test_the_default_run_to_its_end_then_compare_save_and_load_it_back(page, runner):
+    open_train_tab(page)
+    page.get_by_role("button", name="Start training", exact=True).click()
+    wait_until(page, "() => document.querySelector('#train-progress').innerText.includes('Finished')",
+               timeout=180_000)
+    text = progress(page)
+    assert "60 s of training" in text or "61 s of training" in text, text
+    time.sleep(PAUSE_S)
+    screenshot(page, "train.png", for_readme=runner.data().source == "full")  # the README shows a run on MNIST
+    page.get_by_role("button", name="Compare with the shipped model", exact=True).click()
+    wait_until(page, "() => document.querySelector('#compared img') !== null")
+    assert "shipped" in page.locator("#compared-text").inner_text()
+    time.sleep(PAUSE_S)
+    page.get_by_placeholder("run name, e.g. my-generator").fill("my minute")
+    page.get_by_role("button", name="Save under runs/", exact=True).click()
+    wait_until(page, "() => document.body.innerText.includes('Saved as')")
+    time.sleep(PAUSE_S)
+    page.get_by_text("Load a saved run, or upload a model").click()
+    page.locator("#runs input").click()
+    page.get_by_role("option", name="my-minute · generator").click()
+    page.get_by_role("button", name="Load as your model", exact=True).click()
+    wait_until(page, "() => document.querySelector('#your-model').innerText.includes('runs/my-minute/generator')")
 
 
 def test_a_stopped_classifier_keeps_what_it_learnt(page):

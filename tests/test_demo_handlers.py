@@ -13,16 +13,6 @@ from PIL import Image
 from demo import handlers as h
 
 
-@pytest.fixture(scope="module")
-def generator(models):
-    return models[0]
-
-
-@pytest.fixture(scope="module")
-def classifier(models):
-    return models[1]
-
-
 def blocks_are_flat(image, block):
     """Every block x block tile is one grey level: nearest-neighbour enlargement, no smoothing."""
     a = np.asarray(image)

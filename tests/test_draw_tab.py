@@ -16,16 +16,6 @@ from demo import draw_tab, handlers as h
 from digit_strokes import DIGITS, pad_value
 
 
-@pytest.fixture(scope="module")
-def generator(models):
-    return models[0]
-
-
-@pytest.fixture(scope="module")
-def classifier(models):
-    return models[1]
-
-
 def inline_picture(html, element_id):
     """The PNG that the answer's <img id=element_id> carries inline, as an array."""
     src = html.split(f'id="{element_id}" src="', 1)[1].split('"', 1)[0]

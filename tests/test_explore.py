@@ -15,11 +15,6 @@ from demo import handlers as h
 
 
 @pytest.fixture(scope="module")
-def generator(models):
-    return models[0]
-
-
-@pytest.fixture(scope="module")
 def sample():
     from cvae.data import load_sample
     data = load_sample()
