@@ -23,7 +23,7 @@ from .shared import PRIVATE, inference
 from .training import BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, check_training_settings, default_settings
 
 HELP = """Train a model of your own and watch it learn: with the defaults a fresh **generator** draws every digit
-recognisably within a minute, and a fresh **classifier** reads over 97 % of the test digits. Pause and resume at any
+recognisably within a minute, and a fresh **classifier** reads about 99 % of the test digits right. Pause and resume at any
 time; **Stop** keeps what it has learnt so far. Then use it in this session (the Generate and Draw tabs run on it),
 compare it with the shipped model, save it, download it, or train it further. One training runs at a time on this
 server; other visitors keep using the shipped models."""
