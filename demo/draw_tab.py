@@ -93,7 +93,8 @@ def reading_html(about, source="drawing", label=None, seen=None, style=None, mes
     or `message` when there is no answer (a blank pad, a dot). `about` names the drawing it is about."""
     about = html.escape(str(about), quote=True)
     if label is None:
-        return f'<div class="reading" data-about="{about}"><p class="headline" id="message">{html.escape(message)}</p></div>'
+        return (f'<div class="reading" data-about="{about}">'
+                f'<p class="headline" id="message">{html.escape(message)}</p></div>')
     top = sorted(label.items(), key=lambda kv: -kv[1])[:3]
     bars = "".join(f'<div class="bar"><b>{d}</b><span class="fill" style="width:{p * 100:.1f}%"></span>'
                    f'<span>{p * 100:.1f} %</span></div>' for d, p in top)

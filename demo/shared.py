@@ -28,8 +28,9 @@ def model_id(model):
 
 class Shared:
     """The shipped models, the server's training slot (`runner`), `files` (demo/pictures.py) and its `png`: PIL
-    image -> the path of a PNG file written once, never rewritten; and, set when the page is laid out, the visitor's gr.State: `session` (the models they
-    trained and use) and `last_drawing` (the 28 x 28 tensor of the digit they drew or uploaded last, or None)."""
+    image -> the path of a PNG file written once, never rewritten; and, set when the page is laid out, the
+    visitor's gr.State: `session` (the models they trained and use) and `last_drawing` (the 28 x 28 tensor of the
+    digit they drew or uploaded last, or None)."""
 
     def __init__(self, generator, classifier, runner):
         self.shipped = {"generator": {"model": generator, "id": model_id(generator)},

@@ -23,10 +23,10 @@ from .shared import PRIVATE, inference
 from .training import BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, check_training_settings, default_settings
 
 HELP = """Train a model of your own and watch it learn: with the defaults a fresh **generator** draws every digit
-recognisably within a minute, and a fresh **classifier** reads about 99 % of the test digits right. Pause and resume at any
-time; **Stop** keeps what it has learnt so far. Then use it in this session (the Generate and Draw tabs run on it),
-compare it with the shipped model, save it, download it, or train it further. One training runs at a time on this
-server; other visitors keep using the shipped models."""
+recognisably within a minute, and a fresh **classifier** reads about 99 % of the test digits right. Pause and
+resume at any time; **Stop** keeps what it has learnt so far. Then use it in this session (the Generate and Draw
+tabs run on it), compare it with the shipped model, save it, download it, or train it further. One training runs at
+a time on this server; other visitors keep using the shipped models."""
 MAX_PLOT_POINTS = 400
 CURVE_COLOURS = {"train": "#4f46e5", "test": "#f97316"}
 WAITING_MESSAGE = "Waiting for another visitor's training to finish…"
@@ -53,7 +53,8 @@ def progress_text(snap):
     if status == "running":
         return f"**Training the {kind}:** {clock} · {where}{speed}{loss}{eta}"
     if status == "paused":
-        return f"**Paused** at {where} ({clock}). The model, the optimizer and the curves are kept: resume when you like."
+        return (f"**Paused** at {where} ({clock}). The model, the optimizer and the curves are kept: resume when "
+                "you like.")
     if status == "measuring":
         return f"**Measuring** the {kind} on the 10,000 test images…"
     final = snap["final"] or {}
