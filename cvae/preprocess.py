@@ -6,6 +6,7 @@ MNIST-like light-on-dark images. MNIST itself was made by fitting each digit's b
 by centre of mass in 28 x 28, so we do the same after finding the ink.
 """
 import os
+import struct
 
 import numpy as np
 import torch
@@ -27,15 +28,15 @@ class ImageError(ValueError):
 
 
 def open_image(source):
-    """A path or file object -> a decoded PIL image, refusing decompression bombs and non-images: the size is
-    read from the header and checked before any pixel is decoded."""
+    """A path or file object -> a decoded PIL image, upright, refusing decompression bombs and non-images: the size
+    is read from the header and checked before any pixel is decoded."""
     try:
         with Image.open(source) as im:
             if im.width * im.height > MAX_PIXELS:
                 raise ImageError(f"the image is too large ({im.width} x {im.height}); "
                                  f"at most {MAX_PIXELS // 1_000_000} megapixels")
             im.load()
-            return im.copy()
+            return upright(im)
     except ImageError:
         raise
     except Image.DecompressionBombError:
@@ -43,6 +44,16 @@ def open_image(source):
     except (OSError, SyntaxError, ValueError) as e:  # PIL's errors for non-images and truncated files
         reason = str(e).replace(str(source), "the file") if isinstance(source, (str, os.PathLike)) else str(e)
         raise ImageError(f"this file could not be read as an image ({reason})") from None
+
+
+def upright(image):
+    """A copy of `image` turned as its EXIF Orientation says it is to be seen: a phone keeps a photo as its sensor
+    took it and only notes the turn (a 1 photographed with the phone held upright is stored lying on its side, tag
+    6). An orientation tag that cannot be read leaves the image as it is stored."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, KeyError, TypeError, struct.error):
+        return image.copy()
 
 
 def _shrink_factor(width, height):
