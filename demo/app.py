@@ -10,10 +10,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "200")
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from cvae.weights import WEIGHTS_DIR, load_weights  # noqa: E402
 
 from . import api, draw_tab, generate_tab, train_tab  # noqa: E402
+from .body_limit import BodyLimit  # noqa: E402
 from .shared import Shared  # noqa: E402
 from .training import TrainingRunner, limit_threads  # noqa: E402
 
@@ -84,7 +86,9 @@ def build_app(generator, classifier, runner=None, runs_dir="runs", shipped_dir=W
 
 
 def launch(demo, host="127.0.0.1", port=7860, **overrides):
-    """Serve `demo` with the demo's settings: no share link, clean errors, a file-size limit, no extra paths."""
+    """Serve `demo` with the demo's settings: no share link, clean errors, a file-size limit, a cap on the body of
+    every other request (demo/body_limit.py), no extra paths."""
     limit_threads()
+    app_kwargs = {"middleware": [Middleware(BodyLimit)]}  # a fresh dict: gradio adds to it
     return demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS, allowed_paths=[],
-                       **{**LAUNCH_SETTINGS, **overrides})
+                       app_kwargs=app_kwargs, **{**LAUNCH_SETTINGS, **overrides})

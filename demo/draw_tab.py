@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 from cvae.drawn_digits import render_strokes
 
@@ -23,7 +24,19 @@ the 28 × 28 picture it actually saw; model 1's encoder turns your drawing into 
 digits. **Undo**, **redo** and **clear** are on the pad (or Ctrl+Z); you can also upload a photo of a digit."""
 PAD_SIZE = 560              # the canvas's own pixels (it is scaled to fit the page)
 RENDER_SIZE = 280           # the server draws the strokes at this size: plenty for a 28 x 28 answer
+# What a drawing may be. The cost of drawing it must stay small whatever its numbers (it is read outside the queue,
+# after every stroke): the pad's brush is taken in the pad's own pixels and the pad must be a pad (a 1-pixel pad
+# once scaled a 200 px brush up 280 times: 77 s of CPU for one drawing); the rendered brush is capped (wider is a
+# blot, not a pen, and its cost grows with its area); points closer together than a quarter of the brush are not
+# drawn (see drawing_of); and the total length of ink is capped (a digit is a few times across the pad).
 MAX_STROKES, MAX_POINTS = 200, 20_000
+PAD_SIDES = (28, 4096)      # each side of the pad, in its own pixels (the page's is PAD_SIZE)
+MAX_BRUSH = 200             # the brush's width, in the pad's pixels (the page's is 22)
+MAX_RENDER_BRUSH = RENDER_SIZE / 8  # 35 px drawn (70 px on the page's 560 px pad): a wider one is drawn so
+MAX_INK = 20 * RENDER_SIZE  # the strokes' total length, in rendered px: 20 times across the pad
+MAX_SEQ = 2 ** 53           # the page's change counter (a JavaScript number)
+RENDER_SUPERSAMPLE = 2      # anti-aliasing: the 28 x 28 picture model 2 sees is made by area averaging anyway
+NOT_A_DRAWING = "The drawing could not be read{}; clear the pad and draw again."
 HERE = Path(__file__).resolve().parent
 PAD_HTML = f"""
 <div class="pad">
@@ -62,30 +75,68 @@ READING_CSS = """
 
 def drawing_of(value):
     """The pad's value -> (about, image): `about` names the drawing (its seq), `image` is the strokes drawn as ink
-    on black at RENDER_SIZE (PIL "L"), or None when the pad is empty. Anything that is not a drawing -> InputError."""
+    on black at RENDER_SIZE (PIL "L"), or None when the pad is empty. Anything that is not a drawing, or more than
+    the limits above allow -> InputError saying why. Its cost is bounded whatever its numbers (see the limits)."""
     if not isinstance(value, dict):
         if value in (None, ""):
             return "0", None
-        raise h.InputError("The drawing could not be read; clear the pad and draw again.")
+        raise h.InputError(NOT_A_DRAWING.format(""))
     seq, size, brush, strokes = (value.get(k) for k in ("seq", "size", "brush", "strokes"))
-    ok = (isinstance(seq, int) and not isinstance(seq, bool) and isinstance(strokes, list)
-          and isinstance(size, list) and len(size) == 2 and all(_number(s) and 1 <= s <= 4096 for s in size)
-          and _number(brush) and 0 < brush <= 200 and len(strokes) <= MAX_STROKES
-          and all(isinstance(s, list) and s for s in strokes)
-          and sum(len(s) for s in strokes) <= MAX_POINTS
-          and all(isinstance(p, list) and len(p) == 2 and all(map(_number, p)) for s in strokes for p in s))
-    if not ok:
-        raise h.InputError("The drawing could not be read; clear the pad and draw again.")
-    if not strokes:
+
+    def refuse_unless(ok, reason=""):
+        if not ok:
+            raise h.InputError(NOT_A_DRAWING.format(f" ({reason})" if reason else ""))
+
+    refuse_unless(isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= MAX_SEQ)
+    refuse_unless(isinstance(size, list) and len(size) == 2 and all(map(_number, size))
+                  and all(PAD_SIDES[0] <= s <= PAD_SIDES[1] for s in size),
+                  f"the pad must be {PAD_SIDES[0]} to {PAD_SIDES[1]} px on a side")
+    refuse_unless(_number(brush) and 0 < brush <= MAX_BRUSH, f"the brush must be at most {MAX_BRUSH} px wide")
+    refuse_unless(isinstance(strokes, list) and len(strokes) <= MAX_STROKES
+                  and all(isinstance(s, list) and s for s in strokes) and sum(map(len, strokes)) <= MAX_POINTS,
+                  f"at most {MAX_STROKES} strokes and {MAX_POINTS:,} points")
+    points = [_coordinates(s) for s in strokes]
+    refuse_unless(all(p is not None for p in points), "each point must be two finite numbers")
+    if not points:
         return str(seq), None
     scale = RENDER_SIZE / max(size)
-    points = [[(min(max(x, 0), size[0]) * scale, min(max(y, 0), size[1]) * scale) for x, y in s] for s in strokes]
+    brush = min(brush * scale, MAX_RENDER_BRUSH)
+    # Only the points where the stroke has gone on by a quarter of the brush (or a pixel) since the last one drawn:
+    # the ones between change the ink's outline by less than a pixel (the round brush covers them), and each point
+    # drawn costs a dot of the brush's area.
+    step = max(1.0, brush / 4)
+    drawn, ink = [], 0.0
+    for p in points:
+        p = np.clip(p, 0, size) * scale
+        along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(p, axis=0).T))])
+        keep = np.flatnonzero(np.diff(np.floor(along / step), prepend=-1.0) > 0)
+        drawn.append(p[np.union1d(keep, [len(p) - 1])])
+        ink += along[-1]
+    refuse_unless(ink <= MAX_INK, f"more ink than {MAX_INK // RENDER_SIZE} times across the whole pad")
     width, height = (max(1, round(v * scale)) for v in size)
-    return str(seq), render_strokes(points, (width, height), brush * scale)
+    return str(seq), render_strokes(drawn, (width, height), brush, supersample=RENDER_SUPERSAMPLE)
 
 
 def _number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite int or float (JSON's 1e400 is read as inf; an integer of 400 digits overflows a float)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
+def _coordinates(stroke):
+    """A stroke's points as an (n, 2) float array, or None when they are not all pairs of finite numbers."""
+    if not all(type(p) is list and len(p) == 2 and type(p[0]) in (int, float) and type(p[1]) in (int, float)
+               for p in stroke):
+        return None
+    try:
+        points = np.array(stroke, dtype=float)
+    except OverflowError:
+        return None
+    return points if np.isfinite(points).all() else None
 
 
 def reading_html(about, source="drawing", label=None, seen=None, style=None, message=h.BLANK_MESSAGE):
