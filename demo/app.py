@@ -10,12 +10,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "200")
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 
 import gradio as gr  # noqa: E402
-from starlette.middleware import Middleware  # noqa: E402
 
 from cvae.weights import WEIGHTS_DIR, load_weights  # noqa: E402
 
-from . import api, draw_tab, generate_tab, train_tab  # noqa: E402
-from .body_limit import BodyLimit  # noqa: E402
+from . import api, draw_tab, generate_tab, model_tab, train_tab  # noqa: E402
 from .shared import Shared  # noqa: E402
 from .training import TrainingRunner, limit_threads  # noqa: E402
 
@@ -80,15 +78,15 @@ def build_app(generator, classifier, runner=None, runs_dir="runs", shipped_dir=W
                 draw_tab.build(ctx)
             with gr.Tab("Train", id="train") as train:
                 train_tab.build(ctx, train, runs_dir, shipped_dir)
+            with gr.Tab("Model", id="model") as model:
+                model_tab.build(ctx, model)
         api.build(ctx)
     demo.queue(**QUEUE_SETTINGS)
     return demo
 
 
 def launch(demo, host="127.0.0.1", port=7860, **overrides):
-    """Serve `demo` with the demo's settings: no share link, clean errors, a file-size limit, a cap on the body of
-    every other request (demo/body_limit.py), no extra paths."""
+    """Serve `demo` with the demo's settings: no share link, clean errors, a file-size limit, no extra paths."""
     limit_threads()
-    app_kwargs = {"middleware": [Middleware(BodyLimit)]}  # a fresh dict: gradio adds to it
     return demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS, allowed_paths=[],
-                       app_kwargs=app_kwargs, **{**LAUNCH_SETTINGS, **overrides})
+                       **{**LAUNCH_SETTINGS, **overrides})
