@@ -1,19 +1,59 @@
 """A visitor's models as files: saved under runs/ (never into the shipped weights), listed and loaded back, zipped
 for download, and uploaded (a safetensors + JSON pair, or the zip). Everything is read as cvae.weights reads the
-shipped weights: safetensors only, never a pickle, every tensor's shape checked against the model its JSON names."""
+shipped weights: safetensors only, never a pickle, every tensor's shape checked against the model its JSON names,
+before any model is built.
+
+Saved runs belong to their visitor: the page keeps a random key in the browser (gr.BrowserState, `owner_key_state`)
+and runs are stored under runs_dir/<first 16 hex digits of the key's sha256>/NAME/, so a visitor lists, loads and
+saves only under their own key, and finds their runs again after a reload or a server restart in the same browser.
+The owner None is the person running the server on their own machine (`page_owner(..., local_operator=True)`, and
+any caller without a key, e.g. a script): their runs live in runs_dir/local/NAME/, without quotas."""
+import hashlib
+import os
 import re
+import secrets
+import shutil
+import struct
 import tempfile
+import threading
+import time
 import zipfile
 from pathlib import Path
 
+import gradio as gr
+
 from cvae.models import KINDS
-from cvae.weights import WEIGHTS_DIR, WeightsError, load_weights, read_metadata, save_weights
+from cvae.weights import MAX_JSON_BYTES, WEIGHTS_DIR, WeightsError, load_weights, read_metadata, save_weights
 
 from .handlers import InputError
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_UPLOAD_BYTES = 50 << 20     # the shipped models are ~2-13 MB
 UPLOAD_NAME = "upload"          # the name the pair is checked under, whatever the files were called
+# The largest sizes a model of this demo has (the mlp's z is 64, every hidden layer is 512): an upload claiming
+# more is refused from its JSON alone, before anything is built.
+LARGEST = {"z_dim": 64, "hidden": 1024}
+ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what this page writes, and what any zip tool writes
+MAX_ZIP_DIRECTORY_BYTES = 64 << 10  # a zip of two files has a directory of ~200 bytes
+COPY_CHUNK = 256 << 10
+
+# Owners: a key the page keeps in the browser. secrets.token_urlsafe(32) makes 43 such characters.
+OWNER_KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
+LOCAL_OWNER = "local"           # the folder of the owner None: never a hash's 16 hex digits
+OWNER_STORAGE_KEY = "cvae-demo-runs-owner"
+# gr.BrowserState encrypts what it keeps with a secret that the page itself is sent, so it hides nothing from the
+# visitor; it must stay the same across restarts, or the browser could not read its key back after one.
+OWNER_STORAGE_SECRET = "cvae-demo-runs-owner-v1"
+
+# Quotas: per visitor, and for the whole runs folder (the local operator has none: it is their disk). A model
+# of this demo is 2-13 MB.
+MAX_RUNS_PER_VISITOR = 10
+MAX_BYTES_PER_VISITOR = 100 << 20
+MAX_RUNS_FOLDER_BYTES = 2 << 30
+NO_KEY = ("This page has no valid key for your saved runs: reload the page (your browser keeps the key; it must "
+          "be allowed to store data for this site).")
+STALE_SAVE_S = 3600             # a half-written save older than this (a crash) is removed at the next save
+_saving = threading.Lock()      # one save at a time in this server: the quota is checked and spent together
 
 
 def run_name(name):
@@ -26,20 +66,133 @@ def run_name(name):
     return name
 
 
-def save_run(model, runs_dir, name, shipped_dir=WEIGHTS_DIR):
-    """Write runs_dir/NAME/KIND.safetensors + KIND.json (its JSON: model.metadata); never into the shipped weights
-    folder, never over a run."""
+# --- Owners ------------------------------------------------------------------------------------------------------
+
+def new_owner_key():
+    return secrets.token_urlsafe(32)
+
+
+def is_owner_key(key):
+    return isinstance(key, str) and OWNER_KEY.fullmatch(key) is not None
+
+
+def owner_key_for_page(stored):
+    """The page's load event: the key this browser keeps (BrowserState's value) if it is one, else a new one, to be
+    written back into the BrowserState."""
+    return stored if is_owner_key(stored) else new_owner_key()
+
+
+def owner_key_state():
+    """The page's gr.BrowserState holding this browser's key (empty until the load event fills it: a default would be
+    one key shared by every browser). The same storage key and secret on every start, so it survives restarts."""
+    return gr.BrowserState(None, storage_key=OWNER_STORAGE_KEY, secret=OWNER_STORAGE_SECRET)
+
+
+def page_owner(key, local_operator=False):
+    """The owner for list_runs / save_run / load_run from what the page sent as its key: None (the operator) when
+    the server is the operator's own (`local_operator`: it listens on 127.0.0.1 only), else the key, checked;
+    anything else (a missing, malformed or overlong key, whatever a client sends) -> gr.Error. Never None
+    from a visitor's page: that would open the operator's runs to them."""
+    if local_operator:
+        return None
+    if not is_owner_key(key):
+        raise InputError(NO_KEY)
+    return key
+
+
+def check_owner(owner):
+    if owner is None or is_owner_key(owner):
+        return owner
+    raise InputError(NO_KEY)
+
+
+def owner_folder(runs_dir, owner):
+    """runs_dir/<sha256(key)[:16]>, or runs_dir/local for the owner None. The key itself is never written down: who
+    reads the folder names cannot act as their owners."""
+    owner = check_owner(owner)
+    name = LOCAL_OWNER if owner is None else hashlib.sha256(owner.encode()).hexdigest()[:16]
+    return Path(runs_dir) / name
+
+
+# --- Saved runs --------------------------------------------------------------------------------------------------
+
+def save_run(model, runs_dir, name, shipped_dir=WEIGHTS_DIR, owner=None):
+    """Write the owner's runs_dir/<owner>/NAME/KIND.safetensors + KIND.json (its JSON: model.metadata); never into
+    the shipped weights folder, never over a run, within the quotas. Atomic: both files are written into a hidden
+    folder beside, then renamed into place (a rename onto a folder that exists fails), so two saves under one name
+    at once give one run and one refusal, and a reader sees the whole run or none of it. Returns the folder."""
     if model is None:
         raise InputError("There is no trained model to save yet.")
+    name = run_name(name)
     runs_dir = Path(runs_dir).resolve()
-    folder = (runs_dir / run_name(name)).resolve()
     shipped = Path(shipped_dir).resolve()
-    if folder.parent != runs_dir or folder == shipped or shipped in folder.parents:
+    if runs_dir == shipped or shipped in runs_dir.parents or runs_dir in shipped.parents:
         raise InputError("Runs are saved under the runs folder, never into the shipped weights.")
-    if (folder / f"{model.kind}.json").exists():
-        raise InputError(f"A run named {folder.name!r} already has a {model.kind}; choose another name.")
-    save_weights(model, folder, model.kind, metadata_of(model))
+    mine = owner_folder(runs_dir, owner)
+    folder = mine / name
+    with _saving:
+        if folder.exists():
+            raise InputError(f"You already have a run named {name!r}; choose another name.")
+        if owner is not None:
+            runs = len(_run_folders(mine))
+            if runs >= MAX_RUNS_PER_VISITOR:
+                raise InputError(f"You have {runs} saved runs, the most one visitor can keep on this server; "
+                                 "download the ones you want to keep.")
+        mine.mkdir(parents=True, exist_ok=True)
+        _remove_stale_saves(mine)
+        tmp = Path(tempfile.mkdtemp(prefix=".saving-", dir=mine))
+        try:
+            save_weights(model, tmp, model.kind, metadata_of(model))
+            if owner is not None:
+                _check_quota(runs_dir, mine, _bytes_under(tmp))
+            os.chmod(tmp, 0o755)  # mkdtemp's folder is private; the runs folder's files are the server's to read
+            try:
+                os.rename(tmp, folder)
+            except OSError:
+                if folder.exists():  # saved meanwhile by another process under the same name
+                    raise InputError(f"You already have a run named {name!r}; choose another name.") from None
+                raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def _check_quota(runs_dir, mine, new_bytes):
+    mb = 1 << 20
+    used = _bytes_under(mine) - new_bytes  # the new run is already written, in the hidden folder under `mine`
+    if used + new_bytes > MAX_BYTES_PER_VISITOR:
+        raise InputError(f"This run ({new_bytes / mb:.0f} MB) would take your saved runs past "
+                         f"{MAX_BYTES_PER_VISITOR // mb} MB, the most one visitor can keep on this server "
+                         f"(you use {used / mb:.0f} MB); download the ones you want to keep.")
+    total = _bytes_under(runs_dir) - new_bytes
+    if total + new_bytes > MAX_RUNS_FOLDER_BYTES:
+        raise InputError("The server's runs folder is full; runs cannot be saved here now. Download your model "
+                         "instead (it uploads back).")
+
+
+def _bytes_under(folder):
+    total = 0
+    for root, _, files in os.walk(folder):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:  # removed meanwhile
+                pass
+    return total
+
+
+def _run_folders(mine):
+    return [p for p in mine.iterdir() if p.is_dir() and RUN_NAME.fullmatch(p.name)] if mine.is_dir() else []
+
+
+def _remove_stale_saves(mine):
+    """Hidden folders of saves that crashed halfway (a save in progress is younger, and holds the lock)."""
+    for p in mine.glob(".saving-*"):
+        try:
+            if time.time() - p.stat().st_mtime > STALE_SAVE_S:
+                shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def metadata_of(model):
@@ -48,32 +201,40 @@ def metadata_of(model):
     return {k: v for k, v in (getattr(model, "metadata", None) or {}).items() if k not in skip}
 
 
-def list_runs(runs_dir):
-    """The saved runs, newest first, as (label, "NAME/KIND") pairs for a dropdown."""
-    runs_dir = Path(runs_dir)
+def list_runs(runs_dir, owner=None):
+    """The owner's saved runs, newest first, as (label, "NAME/KIND") pairs for a dropdown."""
     found = []
-    for json_path in runs_dir.glob("*/*.json") if runs_dir.is_dir() else []:
-        if json_path.stem not in KINDS or not json_path.with_suffix(".safetensors").is_file():
-            continue
-        try:
-            meta = read_metadata(json_path)
-        except WeightsError:
-            continue
-        partial = " · stopped early" if (meta.get("progress") or {}).get("partial") else ""
-        found.append((json_path.stat().st_mtime, f"{json_path.parent.name} · {json_path.stem}{partial}",
-                      f"{json_path.parent.name}/{json_path.stem}"))
+    for folder in _run_folders(owner_folder(runs_dir, owner)):
+        for json_path in folder.glob("*.json"):
+            if json_path.stem not in KINDS or not json_path.with_suffix(".safetensors").is_file():
+                continue
+            try:
+                meta = read_metadata(json_path)
+            except WeightsError:
+                continue
+            partial = " · stopped early" if (meta.get("progress") or {}).get("partial") else ""
+            found.append((json_path.stat().st_mtime, f"{folder.name} · {json_path.stem}{partial}",
+                          f"{folder.name}/{json_path.stem}"))
     return [(label, value) for _, label, value in sorted(found, reverse=True)]
 
 
-def load_run(runs_dir, choice, device="cpu"):
-    """The model saved as runs_dir/NAME/KIND.*, `choice` being "NAME/KIND" as list_runs gives it."""
-    if not choice or choice not in {value for _, value in list_runs(runs_dir)}:
+def load_run(runs_dir, choice, device="cpu", owner=None):
+    """The owner's model saved as NAME/KIND.*, `choice` being "NAME/KIND" as list_runs gives it."""
+    if not isinstance(choice, str) or choice not in {value for _, value in list_runs(runs_dir, owner)}:
         raise InputError("Pick a saved run from the list (refresh it if it is empty).")
     name, kind = choice.split("/")
     try:
-        return load_weights(Path(runs_dir) / name, kind, device)
+        return load_weights(owner_folder(runs_dir, owner) / name, kind, device, kinds=(kind,), largest=LARGEST)
     except WeightsError as e:
         raise InputError(f"That run cannot be loaded: {e.fault}.") from None
+
+
+def delete_run(runs_dir, choice, owner=None):
+    """Remove the owner's run NAME (all of its files), `choice` being "NAME/KIND" as list_runs gives it."""
+    if not isinstance(choice, str) or choice not in {value for _, value in list_runs(runs_dir, owner)}:
+        raise InputError("Pick a saved run from the list (refresh it if it is empty).")
+    with _saving:
+        shutil.rmtree(owner_folder(runs_dir, owner) / choice.split("/")[0], ignore_errors=True)
 
 
 def zip_model(model, path):
@@ -86,40 +247,77 @@ def zip_model(model, path):
     return path
 
 
+# --- Uploads -----------------------------------------------------------------------------------------------------
+
 def load_upload(paths, device="cpu"):
     """Uploaded files -> a model: a .safetensors with its .json, or one .zip holding such a pair (zip_model's).
-    Checked as cvae.weights checks the shipped weights; anything else -> gr.Error saying what is wrong."""
+    Checked as cvae.weights checks the shipped weights, and within this demo's sizes (LARGEST), before any model is
+    built; its outputs on a few images must be finite. Anything else -> gr.Error saying what is wrong."""
     paths = [Path(p) for p in (paths or [])]
     if sum(p.stat().st_size for p in paths) > MAX_UPLOAD_BYTES:
         raise InputError(f"Those files are too large for a model of this demo (at most {MAX_UPLOAD_BYTES >> 20} MB).")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if len(paths) == 1 and paths[0].suffix.lower() == ".zip":
-            members = _unzip_pair(paths[0])
+            _unzip_pair(paths[0], tmp)
         else:
-            members = {p.suffix.lower(): p.read_bytes for p in paths}
-            if len(paths) != 2 or set(members) != {".safetensors", ".json"}:
+            suffixes = {p.suffix.lower(): p for p in paths}
+            if len(paths) != 2 or set(suffixes) != {".safetensors", ".json"}:
                 raise InputError("Upload a model as two files, NAME.safetensors and NAME.json (or the .zip this page "
                                  "downloads).")
-        for suffix, read in members.items():
-            (tmp / f"{UPLOAD_NAME}{suffix}").write_bytes(read())
+            for suffix, p in suffixes.items():
+                shutil.copyfile(p, tmp / f"{UPLOAD_NAME}{suffix}")  # streamed: never the whole file in memory
         try:
-            return load_weights(tmp, UPLOAD_NAME, device)
+            return load_weights(tmp, UPLOAD_NAME, device, kinds=KINDS, largest=LARGEST)
         except WeightsError as e:
             raise InputError(f"That model cannot be used: {e.fault}.") from None
 
 
-def _unzip_pair(path):
-    """{".safetensors": read, ".json": read} from a zip of exactly such a pair; sizes checked before reading."""
+def _unzip_pair(path, into):
+    """Write into/upload.safetensors and into/upload.json from a zip of exactly such a pair. What a zip's headers
+    say is not trusted: its directory is bounded before it is parsed, and each member is copied in chunks while
+    counting the bytes actually unpacked, refused past its cap (a zip bomb costs one chunk of memory)."""
     try:
+        _check_zip_directory(path)
         with zipfile.ZipFile(path) as z:
             infos = [i for i in z.infolist() if not i.is_dir()]
             suffixes = {Path(i.filename).suffix.lower(): i for i in infos}
             if len(infos) != 2 or set(suffixes) != {".safetensors", ".json"}:
                 raise InputError("The zip must hold one .safetensors and one .json file.")
-            if sum(i.file_size for i in infos) > MAX_UPLOAD_BYTES:
-                raise InputError("The zip's files are too large for a model of this demo.")
-            data = {suffix: z.read(info) for suffix, info in suffixes.items()}
-    except (zipfile.BadZipFile, OSError, RuntimeError) as e:
+            if any(i.compress_type not in ZIP_METHODS for i in infos):
+                raise InputError("The zip's files are compressed with a method this page does not read; use the "
+                                 "zip this page downloads, or an ordinary (deflate) zip.")
+            caps = {".json": MAX_JSON_BYTES, ".safetensors": MAX_UPLOAD_BYTES}
+            if any(info.file_size > caps[suffix] for suffix, info in suffixes.items()):
+                raise InputError(f"The zip's files are too large for a model of this demo (at most "
+                                 f"{MAX_UPLOAD_BYTES >> 20} MB, and 1 MB of JSON).")
+            # What the headers claim is only a first check: zipfile stops a member at its claimed size (and then
+            # refuses its CRC), and the count below stops it at the cap whatever zipfile does.
+            for suffix, info in suffixes.items():
+                with z.open(info) as member, open(into / f"{UPLOAD_NAME}{suffix}", "wb") as out:
+                    written = 0
+                    while chunk := member.read(COPY_CHUNK):
+                        written += len(chunk)
+                        if written > caps[suffix]:
+                            raise InputError(f"The zip's {suffix} file is too large for a model of this demo "
+                                             f"(at most {caps[suffix] >> 20} MB unpacked).")
+                        out.write(chunk)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, RuntimeError, EOFError, ValueError) as e:
         raise InputError(f"That zip cannot be read ({e}).") from None
-    return {suffix: (lambda b=b: b) for suffix, b in data.items()}
+
+
+def _check_zip_directory(path):
+    """Refuse a zip whose central directory (where Python's zipfile makes one object per entry) is larger than two
+    files need: a 50 MB zip of a million empty entries would cost a gigabyte to list. Found as zipfile finds it:
+    the end record at the very end, else the last one within the 64 KB comment window."""
+    end_record = b"PK\x05\x06"
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        f.seek(max(0, size - (22 + 0xFFFF)))
+        tail = f.read()
+    at = len(tail) - 22 if tail[-22:-18] == end_record else tail.rfind(end_record)
+    if at < 0 or len(tail) - at < 22:
+        raise zipfile.BadZipFile("File is not a zip file")
+    entries, directory_bytes = struct.unpack("<xxxxxxxxxxHI", tail[at:at + 16])
+    if entries == 0xFFFF or directory_bytes == 0xFFFFFFFF or directory_bytes > MAX_ZIP_DIRECTORY_BYTES:
+        raise InputError("The zip must hold one .safetensors and one .json file.")
