@@ -4,14 +4,15 @@ import gradio as gr
 
 from . import handlers as h
 from .shared import RAW, inference
-from .training import BUDGETS, DEFAULTS, START_FROM, check_training_settings, default_settings
+from .training import (BUDGETS, DEFAULTS, START_FROM, START_LABELS, check_training_settings, default_settings,
+                       start_model)
 
 API_TRAIN_WAIT_S = 600      # /train waits this long for another visitor's training, then gives up politely
 
 
 def build(ctx):
     """Add the endpoints to the current gr.Blocks; `ctx` is the app's demo.shared.Shared."""
-    png, runner, session = ctx.png, ctx.runner, ctx.session
+    png, runner, state = ctx.png, ctx.runner, ctx.session  # state: the gr.State of each visitor's Session
 
     @inference
     def generate(session, digit, z, size):
@@ -32,16 +33,14 @@ def build(ctx):
     def train(session, model, budget, epochs, batch_size, lr, train_size, start, request: gr.Request):
         """The page's defaults fill in what is left out (None, 0 or ""): the short run of the model asked for."""
         available = len(runner.data().x_train)
-        d = {**default_settings(model if model in ctx.shipped else "generator"), "train_size": available}
+        known = isinstance(model, str) and model in ctx.shipped
+        d = {**default_settings(model if known else "generator"), "train_size": available}
         given = {"budget": budget, "epochs": epochs, "batch_size": batch_size, "lr": lr, "train_size": train_size,
                  "start": start}
         s = {k: d[k] if v is None or v == 0 or v == "" else v for k, v in given.items()}
         settings = check_training_settings(model, s["budget"], s["epochs"], s["batch_size"], s["lr"],
                                            s["train_size"], available, s["start"])
-        init = {START_FROM[1]: ctx.shipped[model]["model"],
-                START_FROM[2]: ((session or {}).get(model) or {}).get("model")}.get(settings["start"])
-        if settings["start"] == START_FROM[2] and init is None:
-            raise h.InputError(f"This session has no {model} of its own to train on.")
+        init = start_model(settings["start"], model, ctx.shipped, session)
         job = runner.start_when_free(settings, owner=request.session_hash, start_model=init,
                                      timeout=API_TRAIN_WAIT_S)
         if job is None:
@@ -50,7 +49,8 @@ def build(ctx):
             job.touch()
         if job.model is None:
             raise h.InputError(f"Training {job.status}" + (f": {job.error}" if job.error else "."))
-        return job.result(), {**(session or {}), job.kind: {"model": job.model, "id": job.run_id}}
+        session.yours = job.model
+        return job.result(), session.use(job.model)
 
     def session_models(session):
         return ctx.model_ids(session)
@@ -76,25 +76,26 @@ def build(ctx):
         metrics = gr.JSON(label="metrics")
         models = gr.JSON(label="models")
 
-    gr.on([], generate, [session, digit, z, size], picture, api_name="generate", **RAW,
+    gr.on([], generate, [state, digit, z, size], picture, api_name="generate", **RAW,
           api_description="Model 1's picture of `digit` (0-9) at latent point `z` (z_dim numbers, comma-"
                           "separated or a JSON list; empty = zeros; clamped to ±3), a `size` x `size` px PNG "
                           f"({h.MIN_SIZE}-{h.MAX_SIZE}).")
-    gr.on([], classify, [session, image], [label, seen], api_name="classify", preprocess=False,
+    gr.on([], classify, [state, image], [label, seen], api_name="classify", preprocess=False,
           api_description="Model 2's reading of a picture of a digit: the ten probabilities, and the 28 x 28 "
                           "image it saw. A blank picture answers 'draw a digit'.")
-    gr.on([], grid, [session, digit, seed, n], picture, api_name="grid", **RAW,
+    gr.on([], grid, [state, digit, seed, n], picture, api_name="grid", **RAW,
           api_description=f"`n` (1-{h.MAX_GRID_SAMPLES}) samples of `digit` (0-9) by model 1, z ~ N(0, I) drawn "
                           f"with `seed` (0-{h.MAX_SEED}): an 8-wide PNG grid, 28 px digits doubled (the page's "
                           "64 samples).")
-    gr.on([], train, [session, model, budget, epochs, batch_size, lr, train_size, start], [metrics, session],
+    gr.on([], train, [state, model, budget, epochs, batch_size, lr, train_size, start], [metrics, state],
           api_name="train", concurrency_limit=1, concurrency_id="training", **RAW,
           api_description="Train `model` ('generator' or 'classifier') as the Train tab does; every other "
                           "argument may be left out (or 0, or empty) for the page's default: `budget` one of "
                           f"{', '.join(repr(b) for b in BUDGETS)} (default {DEFAULTS['budget']!r}), `epochs` (for "
                           "the budget 'until N epochs'), `batch_size`, `lr` (the peak learning rate), `train_size` "
-                          f"(training images), `start` one of {', '.join(repr(s) for s in START_FROM)}. Returns the "
+                          f"(training images), `start` one of {', '.join(repr(s) for s in START_FROM)} (or "
+                          f"{', '.join(repr(s) for s in START_LABELS.values())}). Returns the "
                           "run id, its settings, progress and test figures; the calling session then uses the "
                           "trained model.")
-    gr.on([], session_models, [session], models, api_name="session_models",
+    gr.on([], session_models, [state], models, api_name="session_models",
           api_description="The ids of the models this session uses ('shipped:...' or a run id).")

@@ -14,7 +14,7 @@ import gradio as gr  # noqa: E402
 from cvae.weights import WEIGHTS_DIR, load_weights  # noqa: E402
 
 from . import api, draw_tab, generate_tab, model_tab, train_tab  # noqa: E402
-from .shared import Shared  # noqa: E402
+from .shared import Session, Shared  # noqa: E402
 from .training import TrainingRunner, limit_threads  # noqa: E402
 
 LAUNCH_SETTINGS = {
@@ -28,7 +28,7 @@ LAUNCH_SETTINGS = {
     "state_session_capacity": 1000,
 }
 QUEUE_SETTINGS = {"default_concurrency_limit": 4, "max_size": 64}
-SESSION_TTL_S = 3 * 3600    # a session's trained models are dropped after this long without use
+SESSION_TTL_S = 3 * 3600    # a visitor's Session (their models, their drawing) is dropped after this long unchanged
 # Every picture the app sends is a file of its own in gradio's cache (demo/pictures.py); gradio deletes the app's
 # files older than 10 minutes, every minute (the page fetches a picture at once; the download button within that).
 DELETE_CACHE = (60, 600)
@@ -68,12 +68,11 @@ def build_app(generator, classifier, runner=None, runs_dir="runs", shipped_dir=W
                                                                    "classifier": classifier})
     ctx = Shared(generator, classifier, runner)
     with gr.Blocks(title="Conditional VAE · MNIST", delete_cache=DELETE_CACHE, analytics_enabled=False) as demo:
-        ctx.session = gr.State(None, time_to_live=SESSION_TTL_S)
-        ctx.last_drawing = gr.State(None, time_to_live=SESSION_TTL_S)
+        ctx.session = gr.State(Session(), time_to_live=SESSION_TTL_S)
         gr.Markdown(INTRO, elem_id="title")
         with gr.Tabs():
             with gr.Tab("Generate", id="generate"):
-                generate_tab.build(ctx)
+                generate_tab.build(ctx, demo)
             with gr.Tab("Draw", id="draw"):
                 draw_tab.build(ctx)
             with gr.Tab("Train", id="train") as train:

@@ -179,21 +179,27 @@ def build(ctx):
     def models(session):
         return ctx.model_of(session, "classifier"), ctx.model_of(session, "generator")
 
+    def remember(session, answer, x):
+        """The answer for the page, and the visitor's Session keeping the 28 x 28 digit read (for other tabs)."""
+        session.last_drawing = x
+        return answer, session
+
     @inference
     def read_drawing(session, value):
         try:
             about, image = drawing_of(value)
         except h.InputError as e:
-            return reading_html(value.get("seq") if isinstance(value, dict) else "0", message=e.message), None
-        return read(*models(session), image, about, "drawing")
+            return remember(session, reading_html(value.get("seq") if isinstance(value, dict) else "0",
+                                                  message=e.message), None)
+        return remember(session, *read(*models(session), image, about, "drawing"))
 
     @inference
     def read_uploaded(session, upload):
         try:
             image = h.read_upload(h.upload_path(upload))
         except h.InputError as e:
-            return reading_html("upload", message=e.message), None
-        return read(*models(session), image, "upload", "upload")
+            return remember(session, reading_html("upload", message=e.message), None)
+        return remember(session, *read(*models(session), image, "upload", "upload"))
 
     gr.Markdown(HELP)
     with gr.Row(equal_height=False):
@@ -210,7 +216,7 @@ def build(ctx):
     # Every change of the pad is read at once: one POST (queue=False), and only the newest of the changes that
     # arrive while one is read (always_last).
     session = ctx.session
-    pad.change(read_drawing, [session, pad], [reading, ctx.last_drawing], queue=False, trigger_mode="always_last",
+    pad.change(read_drawing, [session, pad], [reading, session], queue=False, trigger_mode="always_last",
                show_progress="hidden", api_name="read_drawing", api_visibility="undocumented")
     # The app's Clear empties the pad through the pad's own clear (which sends the empty drawing, so the answer
     # empties too), and the upload box.
@@ -218,7 +224,7 @@ def build(ctx):
                        queue=False, show_progress="hidden", **PRIVATE)
     # An upload replaces the drawing: the pad is cleared, and the answer to show is the upload's. Uploads skip
     # gradio's own decoding so that open_image can refuse bad files with a clear message.
-    upload.upload(read_uploaded, [session, upload], [reading, ctx.last_drawing], preprocess=False,
+    upload.upload(read_uploaded, [session, upload], [reading, session], preprocess=False,
                   show_progress="minimal", js="""(...inputs) => {
                       document.dispatchEvent(new Event('cvae-pad-clear'));
                       document.dispatchEvent(new CustomEvent('cvae-drawing', {detail: 'upload'}));

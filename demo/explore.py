@@ -336,82 +336,71 @@ COPY_LINK_JS = """(digit, ...z) => {
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# What the section's events show, as plain records (tested without a browser); build() puts them on the page
+
+def scatter_view(generator, images, labels, dim_x, dim_y, z):
+    """Where these digits lie in two z dimensions, with the current z: {"points": scatter_frame, "x_title",
+    "y_title", "overlap": overlap_text}."""
+    dim_x, dim_y = check_dimensions(dim_x, dim_y, generator.z_dim)
+    means = posterior_means(generator, images, labels)
+    return {"points": scatter_frame(means, labels, h.check_z(z, generator.z_dim), dim_x, dim_y),
+            "x_title": f"z{dim_x + 1}", "y_title": f"z{dim_y + 1}",
+            "overlap": overlap_text(generator, images, labels, dim_x, dim_y)}
+
+
+def real_digit_view(generator, x, digit, note):
+    """A real digit put into z: {"digit", "z": its style as the sliders show it, "real": the digit (280 px),
+    "reconstruction": model 1's drawing of it, "note"}."""
+    return {"digit": digit, "z": encode_style(generator, x, digit), "real": h.enlarge(x, h.DEFAULT_SIZE),
+            "reconstruction": reconstruction(generator, x, digit), "note": note}
+
+
+def test_digit_view(generator, images, labels, rng=random):
+    """"Load a real MNIST digit": a random test digit, as real_digit_view."""
+    i, x, label = random_test_digit(images, labels, rng)
+    return real_digit_view(generator, x, label, f"MNIST test digit #{i}, a **{label}**. Its style z (the mean of "
+                                                "q(z|x,y)) is now in the sliders: pick another digit above to "
+                                                "write it in the same hand.")
+
+
+def drawing_view(generator, classifier, drawing):
+    """"Use my drawing": the visitor's last drawing (28 x 28, or None) read by model 2, as real_digit_view."""
+    x = h.to_model_input(drawing)
+    if x is None:
+        raise h.InputError("Draw a digit on the Draw tab first, then come back and press this again.")
+    label, _ = h.classify(classifier, x)
+    read = h.predicted_digit(label)
+    return real_digit_view(generator, x, read, f"Your drawing, read by model 2 as a **{read}**. Its style z is "
+                                               "now in the sliders: pick another digit above to write it in your "
+                                               "hand.")
+
+
+def link_view(params, z_dim, digit):
+    """A page opened from a link (its query `params`): {"digit", "z"} it sets (the page's `digit` where the link
+    names none), or None for a page opened without one."""
+    link_digit, z = parse_link(params, z_dim)
+    if link_digit is None and z is None:
+        return None
+    return {"digit": digit if link_digit is None else link_digit, "z": z}
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # The section on the page
 
 VIEW = {**LIVE, "api_visibility": "undocumented"}   # callable by name (the benchmarks time them), not listed
 
 
-def build(ctx, digit, sliders, pictures, redraw):
-    """Lay out the section inside the current Blocks and wire its events. `digit` and `sliders` are the tab's
-    inputs; `pictures` its big picture and strip, which `redraw(session, digit, *z)` makes. Returns
+def build(ctx, page, digit, sliders, pictures, redraw):
+    """Lay out the section inside the current Blocks `page` and bind its events. `digit` and `sliders` are the
+    tab's inputs; `pictures` its big picture and strip, which `redraw(session, digit, *z)` makes. Returns
     `refresh(event)`: redraws the section's views after an event of the tab that set z or the digit."""
     z_dim, generator = ctx.z_dim, ctx.generator
     images, labels = test_digits()
     scatter_images, scatter_labels = images[:SCATTER_IMAGES], labels[:SCATTER_IMAGES]
-
-    def model(session):
-        return ctx.model_of(session, "generator")
-
-    @inference
-    def map_view(session, digit, dim_x, dim_y, *z):
-        return ctx.png(latent_map(model(session), digit, z, dim_x, dim_y))
-
-    @inference
-    def traversal_view(session, digit, *z):
-        return ctx.png(traversal_chart(model(session), digit, z))
-
-    @inference
-    def scatter_view(session, dim_x, dim_y, *z):
-        g = model(session)
-        dim_x, dim_y = check_dimensions(dim_x, dim_y, z_dim)
-        means = posterior_means(g, scatter_images, scatter_labels)
-        return (gr.update(value=scatter_frame(means, scatter_labels, h.check_z(z, z_dim), dim_x, dim_y),
-                          x_title=f"z{dim_x + 1}", y_title=f"z{dim_y + 1}"),
-                overlap_text(g, scatter_images, scatter_labels, dim_x, dim_y))
-
-    @inference
-    def click_map(evt: gr.SelectData, session, digit, dim_x, dim_y, *z):
-        z = map_click(z, dim_x, dim_y, evt.index)
-        return [*z, *redraw(session, digit, *z)]
-
-    def show_real(session, x, digit, note):
-        """The digit and sliders set to a real digit's label and style, the pictures redrawn, and the digit beside
-        model 1's reconstruction of it."""
-        g = model(session)
-        z = encode_style(g, x, digit)
-        return [digit, *z, *redraw(session, digit, *z), ctx.png(h.enlarge(x, h.DEFAULT_SIZE)),
-                ctx.png(reconstruction(g, x, digit)), note]
-
-    @inference
-    def load_test_digit(session):
-        i, x, label = random_test_digit(images, labels)
-        return show_real(session, x, label, f"MNIST test digit #{i}, a **{label}**. Its style z (the mean of "
-                                            "q(z|x,y)) is now in the sliders: pick another digit above to write "
-                                            "it in the same hand.")
-
-    @inference
-    def use_drawing(session, drawing):
-        x = h.to_model_input(drawing)
-        if x is None:
-            raise h.InputError("Draw a digit on the Draw tab first, then come back and press this again.")
-        label, _ = h.classify(ctx.model_of(session, "classifier"), x)
-        read = h.predicted_digit(label)
-        return show_real(session, x, read, f"Your drawing, read by model 2 as a **{read}**. Its style z is now in "
-                                           "the sliders: pick another digit above to write it in your hand.")
-
-    @inference
-    def open_link(session, digit, dim_x, dim_y, request: gr.Request):
-        link_digit, z = parse_link(request.query_params, z_dim)
-        if link_digit is None and z is None:
-            return [gr.skip()] * (z_dim + 7)
-        digit = digit if link_digit is None else link_digit
-        return [digit, *z, *redraw(session, digit, *z), map_view(session, digit, dim_x, dim_y, *z),
-                traversal_view(session, digit, *z), *scatter_view(session, dim_x, dim_y, *z)]
-
     top = ranked_dimensions(generator)[:2]
     choices = [(f"z{d + 1}", d) for d in range(z_dim)]
     zero = [0.0] * z_dim
-    means = posterior_means(generator, scatter_images, scatter_labels)
+    first_scatter = scatter_view(generator, scatter_images, scatter_labels, *top, zero)
 
     gr.Markdown(HELP, elem_id="explore")
     with gr.Row(equal_height=False):
@@ -444,25 +433,74 @@ def build(ctx, digit, sliders, pictures, redraw):
         with gr.Column():
             gr.Markdown(f"**Where digits live**: {len(scatter_labels):,} MNIST test digits in z. {SCATTER_HELP}")
             # No label on the plot: with one, its fixed height leaves no room for the legend.
-            scatter = gr.ScatterPlot(scatter_frame(means, scatter_labels, zero, *top), x="x", y="y", color="digit",
-                                     x_title=f"z{top[0] + 1}", y_title=f"z{top[1] + 1}", x_lim=[-Z - 0.5, Z + 0.5],
-                                     y_lim=[-Z - 0.5, Z + 0.5], color_map={**dict(zip(map(str, range(10)),
-                                                                                  DIGIT_COLOURS)), HERE: "#000000"},
+            scatter = gr.ScatterPlot(first_scatter["points"], x="x", y="y", color="digit",
+                                     x_title=first_scatter["x_title"], y_title=first_scatter["y_title"],
+                                     x_lim=[-Z - 0.5, Z + 0.5], y_lim=[-Z - 0.5, Z + 0.5],
+                                     color_map={**dict(zip(map(str, range(10)), DIGIT_COLOURS)), HERE: "#000000"},
                                      label="Where digits live", show_label=False, height=400,
                                      elem_id="where-digits-live")
-            overlap_note = gr.Markdown(overlap_text(generator, scatter_images, scatter_labels, *top),
-                                       elem_id="overlap")
+            overlap_note = gr.Markdown(first_scatter["overlap"], elem_id="overlap")
     with gr.Row(equal_height=True):
         link = gr.Textbox(label="Link to this picture", placeholder="press Copy link", interactive=False,
                           elem_id="share-link", scale=4)
         copy_button = gr.Button("Copy link", elem_id="copy-link", scale=1)
 
+    # Binding: each event's handler gets the visitor's models and the page's values, and its answer goes to the
+    # components by name.
+    def model(session):
+        return ctx.model_of(session, "generator")
+
+    def set_z(session, d, z):
+        """The sliders set to z, and the pictures redrawn for digit d."""
+        return dict(zip(sliders, z)) | dict(zip(pictures, redraw(session, d, *z)))
+
+    def show_real(session, view):
+        return ({digit: view["digit"], real_image: ctx.png(view["real"]),
+                 reconstructed: ctx.png(view["reconstruction"]), real_note: view["note"]}
+                | set_z(session, view["digit"], view["z"]))
+
+    @inference
+    def map_view(session, d, dim_x, dim_y, *z):
+        return ctx.png(latent_map(model(session), d, z, dim_x, dim_y))
+
+    @inference
+    def traversal_view(session, d, *z):
+        return ctx.png(traversal_chart(model(session), d, z))
+
+    @inference
+    def scatter_update(session, dim_x, dim_y, *z):
+        view = scatter_view(model(session), scatter_images, scatter_labels, dim_x, dim_y, z)
+        return {scatter: gr.update(value=view["points"], x_title=view["x_title"], y_title=view["y_title"]),
+                overlap_note: view["overlap"]}
+
+    @inference
+    def click_map(evt: gr.SelectData, session, d, dim_x, dim_y, *z):
+        return set_z(session, d, map_click(z, dim_x, dim_y, evt.index))
+
+    @inference
+    def load_test_digit(session):
+        return show_real(session, test_digit_view(model(session), images, labels))
+
+    @inference
+    def use_drawing(session):
+        return show_real(session, drawing_view(model(session), ctx.model_of(session, "classifier"),
+                                               session.last_drawing))
+
+    @inference
+    def open_link(session, d, dim_x, dim_y, request: gr.Request):
+        view = link_view(request.query_params, z_dim, d)
+        if view is None:
+            return gr.skip()
+        d, z = view["digit"], view["z"]
+        return ({digit: d, latent: map_view(session, d, dim_x, dim_y, *z), traversal: traversal_view(session, d, *z)}
+                | set_z(session, d, z) | scatter_update(session, dim_x, dim_y, *z))
+
     # The views follow z and the digit when a slider is let go (a drag stays fast: only the picture follows it),
     # and after every event that sets them (refresh).
-    session, z_inputs = ctx.session, [*sliders]
+    session = ctx.session
     released = [s.release for s in sliders]
-    map_inputs, traversal_inputs = [session, digit, dim_x, dim_y, *z_inputs], [session, digit, *z_inputs]
-    scatter_inputs, scatter_outputs = [session, dim_x, dim_y, *z_inputs], [scatter, overlap_note]
+    map_inputs, traversal_inputs = [session, digit, dim_x, dim_y, *sliders], [session, digit, *sliders]
+    scatter_inputs, scatter_outputs = [session, dim_x, dim_y, *sliders], [scatter, overlap_note]
     gr.on([*released, digit.input, dim_x.input, dim_y.input], map_view, map_inputs, latent,
           api_name="explore_map", **VIEW, **RAW)
     gr.on([*released, digit.input], traversal_view, traversal_inputs, traversal,
@@ -471,23 +509,22 @@ def build(ctx, digit, sliders, pictures, redraw):
     # been one, and at every status change of any event it copies each such component's value (2,000 points: ~25 ms
     # of the browser's time per copy, several per slider move; measured in a Chrome trace).
     quiet_scatter = {"show_progress_on": [overlap_note]}
-    gr.on([*released, dim_x.input, dim_y.input], scatter_view, scatter_inputs, scatter_outputs, **quiet_scatter,
+    gr.on([*released, dim_x.input, dim_y.input], scatter_update, scatter_inputs, scatter_outputs, **quiet_scatter,
           **LIVE, **RAW)
 
     def refresh(event):
         event.success(map_view, map_inputs, latent, **LIVE, **RAW)
         event.success(traversal_view, traversal_inputs, traversal, **LIVE, **RAW)
-        event.success(scatter_view, scatter_inputs, scatter_outputs, **quiet_scatter, **LIVE, **RAW)
+        event.success(scatter_update, scatter_inputs, scatter_outputs, **quiet_scatter, **LIVE, **RAW)
 
     # A click on the map is answered at once with the sliders and the picture, without the queue's extra round
     # (as a slider move is); the views follow.
-    refresh(latent.select(click_map, [session, digit, dim_x, dim_y, *z_inputs], [*sliders, *pictures],
+    refresh(latent.select(click_map, [session, digit, dim_x, dim_y, *sliders], [*sliders, *pictures],
                           api_name="explore_map_click", queue=False, **VIEW, **RAW))
     real_outputs = [digit, *sliders, *pictures, real_image, reconstructed, real_note]
     refresh(real_button.click(load_test_digit, [session], real_outputs, **LIVE, **RAW))
-    refresh(drawing_button.click(use_drawing, [session, ctx.last_drawing], real_outputs, **LIVE, **RAW))
-    gr.context.Context.root_block.load(   # the Blocks being built: a page load is its event
-        open_link, [session, digit, dim_x, dim_y],
-        [digit, *sliders, *pictures, latent, traversal, scatter, overlap_note], **quiet_scatter, **LIVE, **RAW)
+    refresh(drawing_button.click(use_drawing, [session], real_outputs, **LIVE, **RAW))
+    page.load(open_link, [session, digit, dim_x, dim_y],
+              [digit, *sliders, *pictures, latent, traversal, scatter, overlap_note], **quiet_scatter, **LIVE, **RAW)
     copy_button.click(None, [digit, *sliders], link, js=COPY_LINK_JS)
     return refresh

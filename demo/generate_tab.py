@@ -13,8 +13,9 @@ HELP = """Pick a digit, then drag the sliders: each is one dimension of the styl
 picture is redrawn as you drag. The digit never changes — z only carries the *style* (slant, thickness, width)."""
 
 
-def build(ctx):
-    """Lay out the tab inside the current gr.Tab and wire its events; `ctx` is the app's demo.shared.Shared."""
+def build(ctx, page):
+    """Lay out the tab inside the current gr.Tab and wire its events; `ctx` is the app's demo.shared.Shared, `page`
+    the gr.Blocks (its load event opens shared links)."""
     png, z_dim, generator = ctx.png, ctx.z_dim, ctx.generator
 
     def model(session):
@@ -86,7 +87,7 @@ def build(ctx):
                               js_on_load=None, elem_id="picture", elem_classes="pixelated")
     strip = gr.HTML(first_strip, label="This z as every digit", show_label=True, container=True, js_on_load=None,
                     elem_id="strip", elem_classes="pixelated")
-    refresh_views = explore.build(ctx, digit, sliders, [picture, strip], redraw)
+    refresh_views = explore.build(ctx, page, digit, sliders, [picture, strip], redraw)
     with gr.Row(equal_height=False):
         with gr.Column():
             grid = gr.Image(png(h.sample_grid(generator, 3, seed=0)), label="64 samples of the digit "

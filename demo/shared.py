@@ -1,7 +1,7 @@
 """What every tab uses: the models a visitor's requests run on, the visitor's session, and the picture files.
 
 The shipped generator (model 1) and classifier (model 2) serve every visitor; a visitor who trains a model and
-chooses "Use in this session" gets it in their gr.State, and only they see it.
+chooses "Use in this session" gets it in their Session, and only they see it.
 """
 import functools
 
@@ -22,42 +22,74 @@ def inference(fn):
 
 
 def model_id(model):
+    """How a page or /session_models names a model: 'shipped:<sha256>' for shipped weights, else its run id."""
     meta = getattr(model, "metadata", None) or {}
+    if meta.get("run_id") or meta.get("source_name"):
+        return meta.get("run_id") or meta["source_name"]
     return f"shipped:{meta['sha256'][:12]}" if meta.get("sha256") else "shipped"
+
+
+class Session:
+    """One visitor's own things, all in one gr.State (ctx.session) with one lifetime: the models they chose to use
+    instead of the shipped ones (`using`, kind -> model), their own model from the Train tab (`yours`: trained,
+    loaded or uploaded, in use or not), and the 28 x 28 tensor of the digit they drew or uploaded last.
+
+    Handlers change it in place and return it as an output, so that gradio restarts its time to live: every event
+    of a visitor sees the same object, and two events at once (a drawing while a training ends) never undo each
+    other's change, as copies written back would."""
+
+    def __init__(self):
+        self.using, self.yours, self.last_drawing = {}, None, None
+
+    def use(self, model):
+        """Run this visitor's requests of model.kind on `model`."""
+        self.using[model.kind] = model
+        return self
+
+    def use_shipped(self):
+        self.using = {}
+        return self
+
+    def uses(self, model):
+        return model is not None and self.using.get(model.kind) is model
+
+    def own_model(self, kind):
+        """The visitor's own model of this kind ("start from your model"): the Train tab's, else the one in use."""
+        if self.yours is not None and self.yours.kind == kind:
+            return self.yours
+        return self.using.get(kind)
 
 
 class Shared:
     """The shipped models, the server's training slot (`runner`), `files` (demo/pictures.py) and its `png`: PIL
-    image -> the path of a PNG file written once, never rewritten; and, set when the page is laid out, the
-    visitor's gr.State: `session` (the models they trained and use) and `last_drawing` (the 28 x 28 tensor of the
-    digit they drew or uploaded last, or None)."""
+    image -> the path of a PNG file written once, never rewritten; and, set when the page is laid out, `session`:
+    the gr.State holding each visitor's Session."""
 
     def __init__(self, generator, classifier, runner):
-        self.shipped = {"generator": {"model": generator, "id": model_id(generator)},
-                        "classifier": {"model": classifier, "id": model_id(classifier)}}
+        self.shipped = {"generator": generator, "classifier": classifier}
         self.runner = runner
         self.z_dim = generator.z_dim
         self.files = PictureStore()
         self.png = self.files.save
-        self.session = self.last_drawing = None
+        self.session = None
 
     @property
     def generator(self):
-        return self.shipped["generator"]["model"]
+        return self.shipped["generator"]
 
     def model_of(self, session, kind):
-        """The session's own model of this kind, else the shipped one."""
-        return ((session or {}).get(kind) or self.shipped[kind])["model"]
+        """The model of this kind that the visitor's requests run on: their own when they chose it, else shipped."""
+        return (session.using.get(kind) if session is not None else None) or self.shipped[kind]
 
     def model_ids(self, session):
-        return {kind: ((session or {}).get(kind) or self.shipped[kind])["id"] for kind in KINDS}
+        return {kind: model_id(self.model_of(session, kind)) for kind in KINDS}
 
-    @staticmethod
-    def summary(session):
+    def summary(self, session):
         parts = []
         for kind in KINDS:
-            entry = (session or {}).get(kind)
-            parts.append(f"**{kind}**: " + (f"your run `{entry['id']}`" if entry else "shipped"))
+            model = self.model_of(session, kind)
+            parts.append(f"**{kind}**: " + ("shipped" if model is self.shipped[kind]
+                                             else f"your run `{model_id(model)}`"))
         return "This session uses " + " · ".join(parts)
 
 

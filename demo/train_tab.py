@@ -20,7 +20,9 @@ from cvae.preprocess import to_grid_image
 from . import handlers as h
 from .runs import list_runs, load_run, load_upload, save_run, zip_model
 from .shared import PRIVATE, inference
-from .training import BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, check_training_settings, default_settings
+from .shared import model_id
+from .training import (BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, START_LABELS, check_training_settings,
+                       default_settings, start_model)
 
 HELP = """Train a model of your own and watch it learn: with the defaults a fresh **generator** draws every digit
 recognisably within a minute, and a fresh **classifier** reads about 99 % of the test digits right. Pause and
@@ -38,18 +40,18 @@ COMPARE_SEED, COMPARE_ROWS = 0, 3
 
 def progress_text(snap):
     """One line about a training job's state, from TrainingJob.snapshot()."""
-    status, kind = snap["status"], snap["kind"]
+    status, kind = snap.status, snap.kind
     if status == "starting":
         return f"Loading data and building the {kind}…"
     if status == "failed":
-        return f"**Training failed:** {snap['error']}"
-    where = f"step {snap['global_step']:,} · epoch {snap['epoch']}" if snap["global_step"] else "the start"
-    speed = f" · {snap['images_per_s']:,.0f} images/s" if snap["images_per_s"] else ""
-    loss = f" · loss {snap['loss']:.2f}" if snap["loss"] is not None else ""
-    budget = BUDGETS[snap["budget"]]
-    clock = (f"{snap['train_seconds']:.0f} s of {budget} s" if budget
-             else f"{snap['train_seconds']:.0f} s, {snap['fraction'] * 100:.0f} % of {snap['epochs']} epochs")
-    eta = f" · about {snap['eta_s']:.0f} s left" if snap["eta_s"] is not None else ""
+        return f"**Training failed:** {snap.error}"
+    where = f"step {snap.global_step:,} · epoch {snap.epoch}" if snap.global_step else "the start"
+    speed = f" · {snap.images_per_s:,.0f} images/s" if snap.images_per_s else ""
+    loss = f" · loss {snap.loss:.2f}" if snap.loss is not None else ""
+    budget = BUDGETS[snap.budget]
+    clock = (f"{snap.train_seconds:.0f} s of {budget} s" if budget
+             else f"{snap.train_seconds:.0f} s, {snap.fraction * 100:.0f} % of {snap.epochs} epochs")
+    eta = f" · about {snap.eta_s:.0f} s left" if snap.eta_s is not None else ""
     if status == "running":
         return f"**Training the {kind}:** {clock} · {where}{speed}{loss}{eta}"
     if status == "paused":
@@ -57,30 +59,30 @@ def progress_text(snap):
                 "you like.")
     if status == "measuring":
         return f"**Measuring** the {kind} on the 10,000 test images…"
-    final = snap["final"] or {}
+    final = snap.final or {}
     figures = f"test loss {final['test_loss']:.2f}" if "test_loss" in final else ""
     if "test_accuracy" in final:
         figures += f", test accuracy {final['test_accuracy'] * 100:.2f} %"
     ended = "Finished" if status == "done" else f"Stopped at {where}, keeping what it learnt so far"
-    return f"**{ended}** ({snap['train_seconds']:.0f} s of training): {figures}. It is now *your model* below."
+    return f"**{ended}** ({snap.train_seconds:.0f} s of training): {figures}. It is now *your model* below."
 
 
 def loss_frame(snap):
     """The loss curves as one DataFrame (step, loss, curve): the training loss, thinned to at most MAX_PLOT_POINTS
     points, and the test loss measured every few seconds."""
-    losses = snap["losses"]
+    losses = snap.losses
     if len(losses) > MAX_PLOT_POINTS:
         idx = np.linspace(0, len(losses) - 1, MAX_PLOT_POINTS).round().astype(int)
         losses = [losses[i] for i in idx]
-    steps = [s for s, _ in losses] + [t["step"] for t in snap["tests"]]
-    values = [v for _, v in losses] + [t["test_loss"] for t in snap["tests"]]
+    steps = [s for s, _ in losses] + [t["step"] for t in snap.tests]
+    values = [v for _, v in losses] + [t["test_loss"] for t in snap.tests]
     # Typed columns, also when empty: the plot takes a column of objects for categories, not numbers.
     return pd.DataFrame({"step": np.array(steps, dtype=np.int64), "loss": np.array(values, dtype=np.float64),
-                         "curve": pd.Series(["train"] * len(losses) + ["test"] * len(snap["tests"]), dtype="str")})
+                         "curve": pd.Series(["train"] * len(losses) + ["test"] * len(snap.tests), dtype="str")})
 
 
 def accuracy_frame(snap):
-    tests = [t for t in snap["tests"] if "test_accuracy" in t]
+    tests = [t for t in snap.tests if "test_accuracy" in t]
     return pd.DataFrame({"step": np.array([t["step"] for t in tests], dtype=np.int64),
                          "accuracy": np.array([t["test_accuracy"] * 100 for t in tests], dtype=np.float64)})
 
@@ -178,164 +180,143 @@ def compare_classifiers(shipped, yours, drawing, drawn_set):
     return "\n".join(lines)
 
 
+def training_frames(job, every=0.5):
+    """The live view of a training, as plain data: the first frame resets the views for the job's kind of model,
+    then one frame every `every` s until the job ends, each holding only what changed since the last one sent
+    ("progress" always; "losses", "samples", "accuracy", "confusion" when they changed) and the job's "state"
+    (running, paused, done). Each frame marks the job as watched (an unwatched job stops: ABANDONED_AFTER_S)."""
+    snap = job.snapshot()
+    yield {"progress": progress_text(snap), "views_for": job.kind, "state": "running"}
+    classifier = job.kind == "classifier"
+    shown = {"preview": 0, "losses": 0, "tests": 0}
+    while True:
+        done = job.wait(every)
+        job.touch()
+        snap = job.snapshot()
+        fresh = {"preview": snap.preview_version, "losses": len(snap.losses), "tests": len(snap.tests)}
+        changed = {k: fresh[k] != shown[k] for k in fresh}
+        shown = fresh
+        frame = {"progress": progress_text(snap),
+                 "state": "done" if done else "paused" if job.pause_event.is_set() else "running"}
+        # The plot keeps the curves of the first table it is sent: send none until both have points.
+        if (changed["losses"] or changed["tests"]) and snap.losses and snap.tests:
+            frame["losses"] = loss_frame(snap)
+        if changed["preview"]:
+            frame["samples"] = snap.preview
+        if changed["tests"] and classifier:
+            frame["accuracy"], frame["confusion"] = accuracy_frame(snap), confusion_image(snap.confusion)
+        yield frame
+        if done:
+            return
+
+
+def train_in_page(runner, shipped, settings, session, owner, wait_s=0.5):
+    """The Start button: wait for the server's training slot (a frame saying so every `wait_s` s), train, and show
+    it (training_frames); at the end the trained model is the visitor's (frame "yours"). `settings` are checked
+    (check_training_settings); `session` is the visitor's demo.shared.Session."""
+    init = start_model(settings["start"], settings["kind"], shipped, session)
+    job = runner.start(settings, owner, init)
+    while job is None:  # another visitor's training still holds the slot
+        yield {"progress": WAITING_MESSAGE, "state": "waiting"}
+        time.sleep(wait_s)
+        job = runner.start(settings, owner, init)
+    try:
+        for frame in training_frames(job):
+            if frame["state"] == "done" and job.model is not None:
+                session.yours = job.model
+                frame["yours"] = job.model
+            yield frame
+    finally:
+        if not job.done_event.is_set():  # the page went away mid-training: free the slot
+            job.stop_event.set()
+
+
+def announce(runner, shipped, settings, session):
+    """What the page says at once when Start is pressed (before the training's own handler runs)."""
+    start_model(settings["start"], settings["kind"], shipped, session)
+    return WAITING_MESSAGE if runner.busy else f"Starting: {START_LABELS[settings['start']]} ({settings['kind']})…"
+
+
+def pause_or_resume(runner, owner):
+    """The Pause/Resume button -> its new label, or None when nothing of `owner`'s is training."""
+    job = runner.job
+    paused = job is not None and job.pause_event.is_set()
+    if not runner.pause(owner=owner, paused=not paused):
+        return None
+    return "Pause" if paused else "Resume"
+
+
+def use_in_session(session, z_dim):
+    """Use the visitor's own model instead of the shipped one of its kind."""
+    yours = session.yours
+    if yours is None:
+        raise h.InputError("There is no model of yours to use yet.")
+    fits_the_page(yours, z_dim)
+    session.use(yours)
+    return f"This session now uses your {yours.kind}: the Generate and Draw tabs run on it."
+
+
+def save_in_runs(session, name, runs_dir, shipped_dir):
+    """Save the visitor's model under runs/NAME; the message says where."""
+    yours = session.yours
+    folder = save_run(yours, runs_dir, name, shipped_dir)
+    # The folder's name only: where the server keeps its runs is not the visitor's business.
+    return f"Saved as `{folder.name}/{yours.kind}.safetensors` (+ `.json`) in the server's runs folder."
+
+
+def named_as(model, source_name):
+    model.metadata = {**model.metadata, "source_name": source_name}
+    return model
+
+
+def load_saved(runs_dir, choice, device):
+    return named_as(load_run(runs_dir, choice, device), f"runs/{choice}")
+
+
+def load_uploaded(files, device):
+    model = load_upload([h.upload_path(f) for f in files or []], device)
+    return named_as(model, f"uploaded {model.metadata.get('run_id') or ''}".strip())
+
+
+@functools.cache
+def drawn_set():
+    """The drawn-digit set as model input, made once (it takes a few seconds)."""
+    return ev.drawn_inputs(make_drawn_digits())
+
+
+def compare(shipped, session):
+    """Compare the visitor's model with the shipped one: (a picture or None, its Markdown)."""
+    yours = session.yours
+    if yours is None:
+        raise h.InputError("There is no model of yours to compare yet.")
+    if yours.kind == "generator":
+        fits_the_page(yours, shipped["generator"].z_dim)
+        return (compare_generators(shipped["generator"], yours),
+                "The same three z, as every digit: the **shipped** generator above, **yours** below.")
+    return None, compare_classifiers(shipped["classifier"], yours, session.last_drawing, drawn_set())
+
+
+BUTTONS = {  # a training's state -> (Start, Pause, Stop) interactive, and Pause's label
+    "waiting": (False, False, False, None),
+    "running": (False, True, True, "Pause"),
+    "paused": (False, True, True, "Resume"),
+    "done": (True, False, False, "Pause"),
+}
+
+
 # ---------------------------------------------------------------------------------------------------------------
 
 def build(ctx, tab, runs_dir, shipped_dir):
-    """Lay out the tab inside `tab` (the gr.Tab, whose select event loads the data) and wire its events."""
-    runner = ctx.runner
-
-    @functools.cache
-    def drawn_set():
-        """The drawn-digit set as model input, made once (it takes a few seconds)."""
-        return ev.drawn_inputs(make_drawn_digits())
-
-    def your_model_outputs(model, session):
-        """The "your model" part of the page for `model` (None: nothing yet)."""
-        ready = gr.update(interactive=model is not None)
-        name = (model.metadata.get("run_id") or model.kind) if model is not None else None
-        download = str(zip_model(model, ctx.files.new_path(f"{name}.zip"))) if model is not None else None
-        in_use = model is not None and (session or {}).get(model.kind, {}).get("model") is model
-        return (model, describe(model, in_use), gr.update(value=download, interactive=model is not None),
-                ready, ready, ready)
-
-    def tab_opened(current_size):
-        data = runner.data()  # loaded here, once, on first use
-        n = len(data.x_train)
-        notice = f"⚠️ {data.notice}" if data.notice else f"Training data: full MNIST ({n:,} images)."
-        return (gr.update(maximum=n, value=min(current_size or n, n)), notice,
-                gr.update(choices=list_runs(runs_dir)))
-
-    def kind_chosen(kind):
-        d = default_settings(kind)
-        return d["batch_size"], d["lr"]
-
-    def start_model(settings, session, yours):
-        start, kind = settings["start"], settings["kind"]
-        if start == START_FROM[1]:
-            return ctx.shipped[kind]["model"]
-        if start == START_FROM[2]:
-            if yours is None or yours.kind != kind:
-                raise h.InputError(f"You have no {kind} of your own yet: train one from a fresh model first, or "
-                                   "load one below.")
-            return yours
-        return None
-
-    def announce(kind, start, budget, epochs, batch_size, lr, train_size, session, yours):
-        settings = check_training_settings(kind, budget, epochs, batch_size, lr, train_size,
-                                           len(runner.data().x_train), start)
-        start_model(settings, session, yours)
-        return WAITING_MESSAGE if runner.busy else f"Starting: {start} ({kind})…"
-
-    def train_in_page(kind, start, budget, epochs, batch_size, lr, train_size, session, yours,
-                      request: gr.Request):
-        """Start a training (or wait for the slot) and show its progress every half second until it ends."""
-        settings = check_training_settings(kind, budget, epochs, batch_size, lr, train_size,
-                                           len(runner.data().x_train), start)
-        init = start_model(settings, session, yours)
-        off, on = gr.update(interactive=False), gr.update(interactive=True)
-        skip = gr.skip()
-        job = runner.start(settings, request.session_hash, init)
-        while job is None:  # another visitor's training still holds the slot
-            yield (WAITING_MESSAGE, *[skip] * 4, *[skip] * 6, off, off, off)
-            time.sleep(0.5)
-            job = runner.start(settings, request.session_hash, init)
-        generator = kind == "generator"
-        # The views of this kind of model, empty; then only what changed is sent (the page stays light).
-        # (None, not an empty table: a plot given no rows first shows none of the rows it is given later)
-        yield (progress_text(job.snapshot()), None, gr.update(value=None, visible=generator),
-               gr.update(value=None, visible=not generator), gr.update(value=None, visible=not generator),
-               *[skip] * 6, off, on, on)
-        shown = {"preview": 0, "losses": 0, "tests": 0}
-        try:
-            while True:
-                done = job.wait(0.5)
-                job.touch()
-                snap = job.snapshot()
-                fresh = {"preview": snap["preview_version"], "losses": len(snap["losses"]),
-                         "tests": len(snap["tests"])}
-                changed = {k: fresh[k] != shown[k] for k in fresh}
-                shown = fresh
-                # The plot keeps the curves of the first table it is sent: send none until both have points.
-                plots = (loss_frame(snap) if (changed["losses"] or changed["tests"]) and snap["losses"]
-                         and snap["tests"] else skip,
-                         ctx.png(snap["preview"]) if changed["preview"] else skip,
-                         accuracy_frame(snap) if changed["tests"] and not generator else skip,
-                         ctx.png(confusion_image(snap["confusion"])) if changed["tests"] and not generator else skip)
-                if done:
-                    mine = your_model_outputs(job.model, session) if job.model is not None else (skip,) * 6
-                    yield (progress_text(snap), *plots, *mine, on, gr.update(value="Pause", interactive=False), off)
-                    return
-                pause = gr.update(value="Resume" if job.pause_event.is_set() else "Pause", interactive=True)
-                yield (progress_text(snap), *plots, *[skip] * 6, off, pause, on)
-        finally:
-            if not job.done_event.is_set():  # the page went away mid-training: free the slot
-                job.stop_event.set()
-
-    def pause_or_resume(request: gr.Request):
-        job = runner.job
-        paused = job is not None and job.pause_event.is_set()
-        if not runner.pause(owner=request.session_hash, paused=not paused):
-            gr.Info("Nothing of yours is training.", duration=3)
-            return gr.update(value="Pause")
-        return gr.update(value="Pause" if paused else "Resume")
-
-    def stop_in_page(request: gr.Request):
-        if runner.stop(owner=request.session_hash):
-            gr.Info("Stopping: the model keeps what it has learnt.", duration=3)
-        else:
-            gr.Info("Nothing of yours is training.", duration=3)
-
-    def use_in_session(session, yours):
-        if yours is None:
-            raise h.InputError("There is no model of yours to use yet.")
-        fits_the_page(yours, ctx.z_dim)
-        meta = yours.metadata or {}
-        run_id = meta.get("run_id") or meta.get("source_name") or yours.kind
-        session = {**(session or {}), yours.kind: {"model": yours, "id": run_id}}
-        gr.Info(f"This session now uses your {yours.kind}: the Generate and Draw tabs run on it.")
-        return session, ctx.summary(session), describe(yours, in_use=True)
-
-    def back_to_shipped(yours):
-        return None, ctx.summary(None), describe(yours)
-
-    def save_in_runs(yours, name):
-        folder = save_run(yours, runs_dir, name, shipped_dir)
-        # The folder's name only: where the server keeps its runs is not the visitor's business.
-        return (f"Saved as `{folder.name}/{yours.kind}.safetensors` (+ `.json`) in the server's runs folder.",
-                gr.update(choices=list_runs(runs_dir)))
-
-    def refresh_runs():
-        return gr.update(choices=list_runs(runs_dir))
-
-    def load_saved(choice, session):
-        model = load_run(runs_dir, choice, runner.device)
-        model.metadata = {**model.metadata, "source_name": f"runs/{choice}"}
-        gr.Info(f"Loaded {choice} as your model.")
-        return your_model_outputs(model, session)
-
-    def load_uploaded(files, session):
-        model = load_upload([h.upload_path(f) for f in files or []], runner.device)
-        model.metadata = {**model.metadata, "source_name": f"uploaded {model.metadata.get('run_id') or ''}".strip()}
-        gr.Info(f"Your uploaded {model.kind} is now your model.")
-        return your_model_outputs(model, session)
-
-    @inference
-    def compare(yours, drawing):
-        if yours is None:
-            raise h.InputError("There is no model of yours to compare yet.")
-        shipped = ctx.shipped[yours.kind]["model"]
-        if yours.kind == "generator":
-            fits_the_page(yours, ctx.z_dim)
-            return (gr.update(value=ctx.png(compare_generators(shipped, yours)), visible=True),
-                    "The same three z, as every digit: the **shipped** generator above, **yours** below.")
-        return gr.update(visible=False), compare_classifiers(shipped, yours, drawing, drawn_set())
+    """Lay out the tab inside `tab` (the gr.Tab, whose select event loads the data) and bind its handlers."""
+    runner, shipped, state = ctx.runner, ctx.shipped, ctx.session  # state: the gr.State of each visitor's Session
 
     d = default_settings("generator")
     gr.Markdown(HELP)
     data_notice = gr.Markdown("", elem_id="data-notice")
     with gr.Row():
         kind = gr.Radio(["generator", "classifier"], value="generator", label="Model", elem_id="train-kind")
-        start_from = gr.Radio(list(START_FROM), value=DEFAULTS["start"], label="Start from", elem_id="start-from")
+        start_from = gr.Radio([(START_LABELS[s], s) for s in START_FROM], value=DEFAULTS["start"],
+                              label="Start from", elem_id="start-from")
         budget = gr.Radio(list(BUDGETS), value=DEFAULTS["budget"], label="Train for", elem_id="budget")
         epochs = gr.Number(DEFAULTS["epochs"], label="Epochs (N)", precision=0, minimum=1, maximum=MAX_EPOCHS,
                            visible=BUDGETS[DEFAULTS["budget"]] is None, elem_id="epochs")
@@ -365,7 +346,6 @@ def build(ctx, tab, runs_dir, shipped_dir):
                                  type="filepath", interactive=False, visible=False, elem_id="confusion",
                                  elem_classes="label-above")
 
-    yours = gr.State(None)
     gr.Markdown("### Your model")
     yours_text = gr.Markdown(describe(None), elem_id="your-model")
     with gr.Row(equal_height=True):
@@ -390,25 +370,116 @@ def build(ctx, tab, runs_dir, shipped_dir):
         in_use = gr.Markdown(ctx.summary(None), elem_id="in-use")
         reset_button = gr.Button("Use the shipped models", scale=0)
 
+    # Binding: the handlers above get their inputs from the page, and their answers go to the components by name.
+    your_model = [yours_text, download_button, use_button, compare_button, save_button]
+    training_view = [progress, loss_plot, samples, accuracy_plot, confusion, *your_model, state, start_button,
+                     pause_button, stop_button]
+
+    def your_model_update(session):
+        """The "your model" part of the page, for the visitor's model (None: nothing yet)."""
+        model = session.yours
+        ready = gr.update(interactive=model is not None)
+        download = (str(zip_model(model, ctx.files.new_path(f"{model.metadata.get('run_id') or model.kind}.zip")))
+                    if model is not None else None)
+        return {yours_text: describe(model, session.uses(model)),
+                download_button: gr.update(value=download, interactive=model is not None),
+                use_button: ready, compare_button: ready, save_button: ready}
+
+    def frame_update(frame, session):
+        """A frame of training_frames (or train_in_page) -> the page's update, by component."""
+        out = {progress: frame["progress"]}
+        if "views_for" in frame:  # the views of this kind of model, empty (None: a plot given no rows first
+            generator = frame["views_for"] == "generator"  # shows none of the rows it is given later)
+            out |= {loss_plot: None, samples: gr.update(value=None, visible=generator),
+                    accuracy_plot: gr.update(value=None, visible=not generator),
+                    confusion: gr.update(value=None, visible=not generator)}
+        for name, component in (("losses", loss_plot), ("accuracy", accuracy_plot)):
+            if name in frame:
+                out[component] = frame[name]
+        for name, component in (("samples", samples), ("confusion", confusion)):
+            if name in frame:
+                out[component] = ctx.png(frame[name]) if frame[name] is not None else None
+        if "yours" in frame:
+            out |= your_model_update(session) | {state: session}
+        start_on, pause_on, stop_on, pause_label = BUTTONS[frame["state"]]
+        out |= {start_button: gr.update(interactive=start_on), stop_button: gr.update(interactive=stop_on),
+                pause_button: gr.update(interactive=pause_on, **({"value": pause_label} if pause_label else {}))}
+        return out
+
+    def settings_of(kind, start, budget, epochs, batch_size, lr, train_size):
+        return check_training_settings(kind, budget, epochs, batch_size, lr, train_size,
+                                       len(runner.data().x_train), start)
+
+    def on_tab_opened(current_size):
+        data = runner.data()  # loaded here, once, on first use
+        n = len(data.x_train)
+        notice = f"⚠️ {data.notice}" if data.notice else f"Training data: full MNIST ({n:,} images)."
+        return (gr.update(maximum=n, value=min(current_size or n, n)), notice,
+                gr.update(choices=list_runs(runs_dir)))
+
+    def on_start(session, kind, start, budget, epochs, batch_size, lr, train_size):
+        return announce(runner, shipped, settings_of(kind, start, budget, epochs, batch_size, lr, train_size),
+                        session)
+
+    def on_train(session, kind, start, budget, epochs, batch_size, lr, train_size, request: gr.Request):
+        settings = settings_of(kind, start, budget, epochs, batch_size, lr, train_size)
+        for frame in train_in_page(runner, shipped, settings, session, request.session_hash):
+            yield frame_update(frame, session)
+
+    def on_pause(request: gr.Request):
+        label = pause_or_resume(runner, request.session_hash)
+        if label is None:
+            gr.Info("Nothing of yours is training.", duration=3)
+            return gr.update(value="Pause")
+        return gr.update(value=label)
+
+    def on_stop(request: gr.Request):
+        stopping = runner.stop(owner=request.session_hash)
+        gr.Info("Stopping: the model keeps what it has learnt." if stopping else "Nothing of yours is training.",
+                duration=3)
+
+    def on_use(session):
+        gr.Info(use_in_session(session, ctx.z_dim))
+        return session, ctx.summary(session), describe(session.yours, in_use=True)
+
+    def on_back_to_shipped(session):
+        session.use_shipped()
+        return session, ctx.summary(session), describe(session.yours)
+
+    def on_save(session, name):
+        return save_in_runs(session, name, runs_dir, shipped_dir), gr.update(choices=list_runs(runs_dir))
+
+    def on_load(session, choice):
+        session.yours = load_saved(runs_dir, choice, runner.device)
+        gr.Info(f"Loaded {choice} as your model.")
+        return your_model_update(session) | {state: session}
+
+    def on_upload(session, files):
+        session.yours = load_uploaded(files, runner.device)
+        gr.Info(f"Your uploaded {session.yours.kind} is now your model.")
+        return your_model_update(session) | {state: session}
+
+    @inference
+    def on_compare(session):
+        picture, text = compare(shipped, session)
+        return gr.update(value=ctx.png(picture) if picture else None, visible=picture is not None), text
+
+    settings = [kind, start_from, budget, epochs, batch_size, lr, train_size]
+    tab.select(on_tab_opened, train_size, [train_size, data_notice, runs_list], show_progress="minimal", **PRIVATE)
+    kind.change(lambda k: (default_settings(k)["batch_size"], default_settings(k)["lr"]), kind, [batch_size, lr],
+                **PRIVATE)
+    budget.change(lambda b: gr.update(visible=BUDGETS[b] is None), budget, epochs, **PRIVATE)
     # One training at a time per server (the "training" concurrency group); Pause and Stop are never queued
     # behind it.
-    session = ctx.session
-    settings = [kind, start_from, budget, epochs, batch_size, lr, train_size, session, yours]
-    mine = [yours, yours_text, download_button, use_button, compare_button, save_button]
-    tab.select(tab_opened, train_size, [train_size, data_notice, runs_list], show_progress="minimal", **PRIVATE)
-    kind.change(kind_chosen, kind, [batch_size, lr], **PRIVATE)
-    budget.change(lambda b: gr.update(visible=BUDGETS[b] is None), budget, epochs, **PRIVATE)
-    (start_button.click(announce, settings, progress, concurrency_limit=None, **PRIVATE)
-     .success(train_in_page, settings,
-              [progress, loss_plot, samples, accuracy_plot, confusion, *mine, start_button, pause_button,
-               stop_button],
-              concurrency_limit=1, concurrency_id="training", show_progress="hidden", **PRIVATE))
-    pause_button.click(pause_or_resume, None, pause_button, concurrency_limit=None, **PRIVATE)
-    stop_button.click(stop_in_page, None, None, concurrency_limit=None, **PRIVATE)
-    use_button.click(use_in_session, [session, yours], [session, in_use, yours_text], **PRIVATE)
-    compare_button.click(compare, [yours, ctx.last_drawing], [compared, compared_text], **PRIVATE)
-    save_button.click(save_in_runs, [yours, name], [saved, runs_list], **PRIVATE)
-    refresh_button.click(refresh_runs, None, runs_list, **PRIVATE)
-    load_button.click(load_saved, [runs_list, session], mine, **PRIVATE)
-    upload.upload(load_uploaded, [upload, session], mine, **PRIVATE)
-    reset_button.click(back_to_shipped, yours, [session, in_use, yours_text], **PRIVATE)
+    (start_button.click(on_start, [state, *settings], progress, concurrency_limit=None, **PRIVATE)
+     .success(on_train, [state, *settings], training_view, concurrency_limit=1, concurrency_id="training",
+              show_progress="hidden", **PRIVATE))
+    pause_button.click(on_pause, None, pause_button, concurrency_limit=None, **PRIVATE)
+    stop_button.click(on_stop, None, None, concurrency_limit=None, **PRIVATE)
+    use_button.click(on_use, state, [state, in_use, yours_text], **PRIVATE)
+    compare_button.click(on_compare, state, [compared, compared_text], **PRIVATE)
+    save_button.click(on_save, [state, name], [saved, runs_list], **PRIVATE)
+    refresh_button.click(lambda: gr.update(choices=list_runs(runs_dir)), None, runs_list, **PRIVATE)
+    load_button.click(on_load, [state, runs_list], [*your_model, state], **PRIVATE)
+    upload.upload(on_upload, [state, upload], [*your_model, state], **PRIVATE)
+    reset_button.click(on_back_to_shipped, state, [state, in_use, yours_text], **PRIVATE)

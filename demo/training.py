@@ -8,6 +8,7 @@ step and keeps the model trained so far, marked as partial. A job whose page sto
 stops by itself after ABANDONED_AFTER_S, paused or not, and frees the slot.
 """
 import copy
+import dataclasses
 import math
 import os
 import threading
@@ -27,8 +28,11 @@ from cvae.train import LIMITS, SHORT_RUN, new_model, train
 from .handlers import InputError
 
 BUDGETS = {"30 s": 30, "1 min": 60, "5 min": 300, "until N epochs": None}  # seconds of training steps
-START_FROM = ("a fresh model", "the shipped model", "your model")
-DEFAULTS = {"budget": "1 min", "epochs": 3, "start": START_FROM[0]}
+# Where a training starts: a fresh model, a copy of the shipped one, or a copy of the visitor's own. The names are
+# what the page and /train send; the labels are what the page shows (and /train takes them too).
+START_FROM = ("fresh", "shipped", "yours")
+START_LABELS = {"fresh": "a fresh model", "shipped": "the shipped model", "yours": "your model"}
+DEFAULTS = {"budget": "1 min", "epochs": 3, "start": "fresh"}
 MAX_EPOCHS = 50             # a web visitor holds the server's only training slot: keep a run within reach
 PREVIEW_EVERY_S = 1.0       # the generator's samples are redrawn this often during training
 EVAL_EVERY_S = 6.0          # the test loss (and accuracy) on EVAL_IMAGES test images, this often (of training)
@@ -65,15 +69,16 @@ def default_settings(kind):
     return {"kind": kind, **DEFAULTS, "batch_size": SHORT_RUN[kind]["batch_size"], "lr": SHORT_RUN[kind]["lr"]}
 
 
-def check_training_settings(kind, budget, epochs, batch_size, lr, train_size, available, start=START_FROM[0]):
+def check_training_settings(kind, budget, epochs, batch_size, lr, train_size, available, start="fresh"):
     """What the Train tab or /train sends -> clean settings, or gr.Error saying what is wrong. `epochs` counts only
     with the budget "until N epochs"."""
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise InputError(f"The model must be one of {', '.join(KINDS)}, got {kind!r}.")
-    if budget not in BUDGETS:
+    if not isinstance(budget, str) or budget not in BUDGETS:
         raise InputError(f"The time budget must be one of {', '.join(BUDGETS)}, got {budget!r}.")
-    if start not in START_FROM:
-        raise InputError(f"Start from {' or '.join(START_FROM)}, not {start!r}.")
+    name = {label: name for name, label in START_LABELS.items()}.get(start, start) if isinstance(start, str) else None
+    if name not in START_FROM:
+        raise InputError(f"Start from {' or '.join(START_LABELS.values())}, not {start!r}.")
     limits = {"epochs": (1, MAX_EPOCHS), "batch_size": LIMITS["batch_size"], "lr": LIMITS["lr"],
               "train_size": (1, available)}
     names = {"epochs": "number of epochs", "batch_size": "batch size", "lr": "learning rate",
@@ -87,11 +92,62 @@ def check_training_settings(kind, budget, epochs, batch_size, lr, train_size, av
         if key != "lr" and int(v) != v:
             raise InputError(f"The {names[key]} must be a whole number, got {v!r}.")
     return {"kind": kind, "budget": budget, "epochs": int(values["epochs"]), "batch_size": int(batch_size),
-            "lr": float(lr), "train_size": int(train_size), "start": start}
+            "lr": float(lr), "train_size": int(train_size), "start": name}
+
+
+def start_model(start, kind, shipped, session):
+    """The model a training of `kind` goes on from (a copy of it is trained), or None for a fresh one; asked by the
+    Train tab and /train alike. `shipped`: kind -> the shipped model; `session`: the visitor's demo.shared.Session."""
+    if start == "shipped":
+        return shipped[kind]
+    if start == "yours":
+        own = session.own_model(kind) if session is not None else None
+        if own is None:
+            raise InputError(f"This session has no {kind} of its own yet: train one from a fresh model first, or "
+                             "load one on the Train tab.")
+        return own
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of a job's progress at one moment, for the page (TrainingJob.snapshot)."""
+    run_id: str
+    kind: str
+    status: str                 # starting, running, paused, measuring, done, stopped, failed
+    settings: dict
+    epoch: int                  # of the training data, 1-based once training
+    step: int                   # within the epoch, of `steps`
+    steps: int
+    global_step: int
+    loss: float | None          # the last step's
+    fraction: float             # of the run done
+    train_seconds: float        # of training steps (what the budget counts)
+    eta_s: float | None
+    images_per_s: float
+    seconds: float              # since the job was made, all included
+    losses: list                # (global step, training loss) for every step
+    tests: list                 # {"step", "test_loss"[, "test_accuracy"]} every few seconds of training
+    history: list               # one dict of metrics per finished epoch
+    preview: object             # the generator's samples of fixed z (PIL image) or None
+    preview_version: int        # counts the previews drawn
+    confusion: object           # the classifier's last confusion matrix (10 x 10) or None
+    final: dict | None          # the test figures on the whole test set, at the end
+    error: str | None
+    data_source: str | None
+
+    @property
+    def budget(self):
+        return self.settings["budget"]
+
+    @property
+    def epochs(self):
+        return self.settings["epochs"]
 
 
 class TrainingJob:
-    """One training run: its settings, its progress (written by the worker, read by the page) and its model."""
+    """One training run: its settings, its progress and its model. The worker records what happens through the
+    record_* methods and the page reads snapshot(); the job's lock is taken here only."""
 
     def __init__(self, settings, owner, device, start_model=None):
         self.settings, self.owner, self.device = settings, owner, device
@@ -100,7 +156,7 @@ class TrainingJob:
         self.run_id = f"{self.kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.stop_event, self.done_event, self.pause_event = threading.Event(), threading.Event(), threading.Event()
         self._lock = threading.Lock()
-        self.status = "starting"          # starting, running, paused, measuring, done, stopped, failed
+        self.status = "starting"
         self.epoch = self.step = self.steps = self.global_step = self.images = 0
         self.fraction = self.train_seconds = self.watch_seconds = 0.0  # training; measuring and drawing for the page
         self.loss, self.error, self.model, self.data_source, self.final = None, None, None, None, None
@@ -108,6 +164,56 @@ class TrainingJob:
         self.preview, self.preview_version, self.confusion = None, 0, None
         self.started = self.last_seen = time.monotonic()
         self.ended = None
+
+    # What the worker records --------------------------------------------------------------------------------------
+
+    def record_start(self, data_source):
+        with self._lock:
+            self.status, self.data_source = "running", data_source
+
+    def record_step(self, info):
+        """One training step, as cvae.train.train's on_step reports it."""
+        with self._lock:
+            self.epoch, self.step, self.steps, self.loss = info["epoch"], info["step"], info["steps"], info["loss"]
+            self.fraction, self.train_seconds = info["done"], info["seconds"]
+            self.global_step += 1
+            self.images += info["images"]
+            self.losses.append((self.global_step, info["loss"]))
+
+    def record_epoch(self, metrics):
+        with self._lock:
+            self.history.append(dict(metrics))
+
+    def record_test(self, figures, confusion=None):
+        """A point of the test curve (and for the classifier its confusion matrix)."""
+        with self._lock:
+            self.tests.append(figures)
+            if confusion is not None:
+                self.confusion = confusion
+
+    def record_preview(self, picture):
+        with self._lock:
+            self.preview, self.preview_version = picture, self.preview_version + 1
+
+    def record_measuring(self):
+        with self._lock:
+            self.status = "measuring"
+
+    def record_end(self, model, final, stopped):
+        with self._lock:
+            self.final, self.model = final, model
+            self.status = "stopped" if stopped else "done"
+
+    def record_failure(self, error):
+        with self._lock:
+            self.status, self.error = "failed", error
+
+    def record_exit(self):
+        with self._lock:
+            self.ended = time.monotonic()
+        self.done_event.set()
+
+    # What the page asks -------------------------------------------------------------------------------------------
 
     def touch(self):
         """The page is still watching."""
@@ -139,16 +245,15 @@ class TrainingJob:
         """A consistent copy of the progress, for the page."""
         with self._lock:
             now = self.ended or time.monotonic()  # a finished job's clock stops
-            return {"run_id": self.run_id, "kind": self.kind, "status": self.status, "epoch": self.epoch,
-                    "epochs": self.settings["epochs"], "budget": self.settings["budget"], "step": self.step,
-                    "steps": self.steps, "global_step": self.global_step, "loss": self.loss,
-                    "fraction": self.fraction, "train_seconds": self.train_seconds, "eta_s": self.eta_s(),
-                    "images_per_s": self.images / self.train_seconds if self.train_seconds > 0 else 0.0,
-                    "seconds": now - self.started, "losses": list(self.losses), "tests": list(self.tests),
-                    "history": [dict(m) for m in self.history], "error": self.error, "final": self.final,
-                    "preview": self.preview, "preview_version": self.preview_version,
-                    "confusion": self.confusion, "data_source": self.data_source,
-                    "start": self.settings["start"]}
+            return Snapshot(
+                run_id=self.run_id, kind=self.kind, status=self.status, settings=dict(self.settings),
+                epoch=self.epoch, step=self.step, steps=self.steps, global_step=self.global_step, loss=self.loss,
+                fraction=self.fraction, train_seconds=self.train_seconds, eta_s=self.eta_s(),
+                images_per_s=self.images / self.train_seconds if self.train_seconds > 0 else 0.0,
+                seconds=now - self.started, losses=list(self.losses), tests=list(self.tests),
+                history=[dict(m) for m in self.history], preview=self.preview,
+                preview_version=self.preview_version, confusion=self.confusion, final=self.final, error=self.error,
+                data_source=self.data_source)
 
     def wait(self, timeout):
         return self.done_event.wait(timeout)
@@ -253,64 +358,50 @@ class TrainingRunner:
             last = {"preview": -math.inf, "eval": 0.0}
 
             def on_step(info):
-                with job._lock:
-                    job.epoch, job.step, job.steps, job.loss = info["epoch"], info["step"], info["steps"], info["loss"]
-                    job.fraction, job.train_seconds = info["done"], info["seconds"]
-                    job.global_step += 1
-                    job.images += info["images"]
-                    job.losses.append((job.global_step, info["loss"]))
+                job.record_step(info)
                 now = time.monotonic()
                 if job.kind == "generator" and now - last["preview"] > PREVIEW_EVERY_S:
                     last["preview"] = now
-                    self._draw_preview(job, model, preview_z)
+                    job.record_preview(self._preview(model, preview_z))
                 if info["seconds"] - last["eval"] >= EVAL_EVERY_S:
                     last["eval"] = info["seconds"]
-                    self._evaluate(job, model, eval_x, eval_y)
+                    job.record_test(*self._evaluate(job, model, eval_x, eval_y))
                 job.watch_seconds += time.monotonic() - now
                 time.sleep(0)  # between steps: hand the GIL to a waiting request now, not at the next switch
 
-            def on_epoch(metrics):
-                with job._lock:
-                    job.history.append(dict(metrics))
-
-            self._evaluate(job, model, eval_x, eval_y)  # where the test curve starts
-            with job._lock:
-                job.status, job.data_source = "running", data.source
+            job.record_test(*self._evaluate(job, model, eval_x, eval_y))  # where the test curve starts
+            job.record_start(data.source)
             settings = SHORT_RUN[job.kind]
             train(model, data, s["epochs"] if BUDGETS[s["budget"]] is None else None, s["batch_size"], s["lr"],
                   seed=0, train_size=s["train_size"], schedule=settings["schedule"], budget_s=BUDGETS[s["budget"]],
                   augment_data=settings["augment"], measure_epochs=False, progress=False, on_step=on_step,
-                  on_epoch=on_epoch, should_stop=job.should_stop, should_pause=job.should_pause)
+                  on_epoch=job.record_epoch, should_stop=job.should_stop, should_pause=job.should_pause)
             stopped = job.stop_event.is_set() or job.abandoned()
-            with job._lock:
-                job.status = "measuring"
+            job.record_measuring()
             model.eval()
             if job.kind == "generator":
-                self._draw_preview(job, model, preview_z)
-            final = self._evaluate(job, model, data.x_test, data.y_test)
+                job.record_preview(self._preview(model, preview_z))
+            final, confusion = self._evaluate(job, model, data.x_test, data.y_test)
+            job.record_test(final, confusion)
             model.metadata = {"run_id": job.run_id, "progress": job.progress() | {"partial": stopped},
                               "test": final, "history": job.history,
                               "training": {**s, "data": data.source, "device": str(self.device), "source": "demo",
                                            "schedule": settings["schedule"]}}
-            with job._lock:
-                job.final, job.model = final, model
-                job.status = "stopped" if stopped else "done"
+            job.record_end(model, final, stopped)
         except Exception as e:  # shown on the page; the server goes on serving, and its log says where
             traceback.print_exc()
-            with job._lock:
-                job.status, job.error = "failed", f"{type(e).__name__}: {e}"
+            job.record_failure(f"{type(e).__name__}: {e}")
         finally:
-            with job._lock:
-                job.ended = time.monotonic()
-            job.done_event.set()
+            job.record_exit()
             self._slot.release()
 
     @staticmethod
     def _evaluate(job, model, x, y):
-        """The test loss (and for the classifier its accuracy, z from the prior, and confusion matrix) on x, y;
-        added to the job's test curve. The model is left in the mode it was in."""
+        """The test loss (and for the classifier its accuracy, z from the prior, and confusion matrix) on x, y:
+        (a point of the test curve, the confusion matrix or None). The model is left in the mode it was in."""
         was_training = model.training
         model.eval()
+        confusion = None
         try:
             with torch.no_grad():
                 out = {"step": job.global_step, "test_loss": neg_elbo(model, x, y)}
@@ -323,14 +414,10 @@ class TrainingRunner:
                     out["test_accuracy"] = float(np.trace(confusion) / len(x))
         finally:
             model.train(was_training)
-        with job._lock:
-            job.tests.append(out)
-            if job.kind == "classifier":
-                job.confusion = confusion
-        return out
+        return out, confusion
 
     @staticmethod
-    def _draw_preview(job, model, z):
+    def _preview(model, z):
         """8 samples of each digit (a row per z, a column per digit), from the model as it is now."""
         was_training = model.training
         model.eval()
@@ -339,6 +426,4 @@ class TrainingRunner:
         finally:
             model.train(was_training)
         grid = to_grid_image(images, nrow=Y_DIM)
-        grid = grid.resize((grid.width * 2, grid.height * 2), 0)  # 0: nearest neighbour, crisp pixels
-        with job._lock:
-            job.preview, job.preview_version = grid, job.preview_version + 1
+        return grid.resize((grid.width * 2, grid.height * 2), 0)  # 0: nearest neighbour, crisp pixels

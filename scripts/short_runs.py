@@ -61,9 +61,9 @@ def main():
         for budget in args.budgets:
             job = run(runner, kind, budget)
             snap = job.snapshot()
-            print(json.dumps({"model": kind, "budget": budget, "steps": snap["global_step"],
-                              "train_seconds": round(snap["train_seconds"], 1),
-                              "wall_seconds": round(snap["seconds"], 1), **quality(kind, job.model, data, judge),
+            print(json.dumps({"model": kind, "budget": budget, "steps": snap.global_step,
+                              "train_seconds": round(snap.train_seconds, 1),
+                              "wall_seconds": round(snap.seconds, 1), **quality(kind, job.model, data, judge),
                               "load_average": round(os.getloadavg()[0], 2), "time": time.strftime("%H:%M")}),
                   flush=True)
 

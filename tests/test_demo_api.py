@@ -26,7 +26,7 @@ def client(served_app):
 
 def test_the_api_page_lists_only_the_named_endpoints(client):
     assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == \
-        {"/generate", "/classify", "/grid", "/train", "/session_models"}
+        {"/generate", "/classify", "/grid", "/train", "/session_models", "/second_opinion"}
 
 
 @pytest.mark.parametrize("size", [28, 300, 1024])
@@ -165,7 +165,7 @@ def test_train_then_the_session_uses_the_trained_model(served_app, drawn_one, tm
     print(f"one-epoch training of 512 images over the API: {time.monotonic() - start:.1f} s")
     assert metrics["status"] == "done" and metrics["model"] == "generator"
     assert metrics["progress"]["partial"] is False and metrics["progress"]["epochs"] == 1
-    assert metrics["test"]["test_loss"] > 0 and metrics["settings"]["start"] == "a fresh model"
+    assert metrics["test"]["test_loss"] > 0 and metrics["settings"]["start"] == "fresh"
     assert metrics["settings"]["train_size"] == 512 and metrics["data"] == "sample"
 
     after = client.predict(api_name="/session_models")
@@ -196,7 +196,7 @@ def test_generate_and_classify_stay_responsive_while_a_training_runs(served_app,
     drawn_one.save(tmp_path / "one.png")
     try:
         deadline = time.monotonic() + 30
-        while not (runner.job is not previous and runner.job.snapshot()["step"] >= 2):
+        while not (runner.job is not previous and runner.job.snapshot().step >= 2):
             assert time.monotonic() < deadline, "the training did not start"
             time.sleep(0.1)
         for _ in range(3):
@@ -257,7 +257,7 @@ def test_stop_ends_a_training_within_a_second_and_the_session_gets_what_it_learn
     previous = runner.job
     job = client.submit(**epochs_run("generator", 20, 32, 1e-3, 4000), api_name="/train")
     deadline = time.monotonic() + 30
-    while not (runner.job is not previous and runner.job.snapshot()["step"] >= 2):
+    while not (runner.job is not previous and runner.job.snapshot().step >= 2):
         assert time.monotonic() < deadline, "the training did not start"
         time.sleep(0.05)
     running = runner.job

@@ -27,10 +27,10 @@ def default_run(runner, kind):
     while not job.wait(0.5):
         job.touch()  # as the page does
     snap = job.snapshot()
-    assert snap["status"] == "done", snap["error"]
-    print(f"{kind}: {snap['train_seconds']:.1f} s of training, {snap['global_step']} steps, "
-          f"{snap['seconds']:.1f} s in all, final {snap['final']}")
-    assert snap["train_seconds"] <= BUDGETS[DEFAULTS["budget"]] + 1 <= 61
+    assert snap.status == "done", snap.error
+    print(f"{kind}: {snap.train_seconds:.1f} s of training, {snap.global_step} steps, "
+          f"{snap.seconds:.1f} s in all, final {snap.final}")
+    assert snap.train_seconds <= BUDGETS[DEFAULTS["budget"]] + 1 <= 61
     return job.model
 
 

@@ -1,6 +1,7 @@
 """The Train tab without a browser: the worker (one slot, budgets, pause, resume, stop that keeps the model), the
 live figures it shows, and the visitor's model as files (saved runs, download, upload, bad uploads); and that none
 of it ever writes into the shipped weights."""
+import dataclasses
 import json
 import os
 import sys
@@ -71,11 +72,11 @@ def test_a_short_run_of_the_generator_shows_its_curves_and_samples_and_keeps_the
     job = start_job(runner, settings("generator", epochs=1, train_size=512))
     assert runner.start(settings("generator"), owner="someone else") is None  # one training at a time
     snap = wait_done(job)
-    assert snap["status"] == "done", snap["error"]
+    assert snap.status == "done", snap.error
     steps = -(-512 // default_settings("generator")["batch_size"])
-    assert snap["global_step"] == steps and len(snap["losses"]) == steps and snap["fraction"] == 1.0
-    assert snap["images_per_s"] > 0 and snap["preview"] is not None and snap["final"]["test_loss"] > 0
-    assert snap["tests"][-1]["test_loss"] == snap["final"]["test_loss"]  # the final test point is on the curve
+    assert snap.global_step == steps and len(snap.losses) == steps and snap.fraction == 1.0
+    assert snap.images_per_s > 0 and snap.preview is not None and snap.final["test_loss"] > 0
+    assert snap.tests[-1]["test_loss"] == snap.final["test_loss"]  # the final test point is on the curve
     model = job.model
     assert model is not None and not model.training
     assert model.z_dim == runner.templates["generator"].z_dim  # fits the page's sliders
@@ -89,10 +90,10 @@ def test_a_short_run_of_the_generator_shows_its_curves_and_samples_and_keeps_the
 def test_a_classifier_run_shows_test_accuracy_and_a_confusion_matrix(runner):
     job = start_job(runner, settings("classifier", epochs=1, train_size=512))
     snap = wait_done(job)
-    assert snap["status"] == "done", snap["error"]
-    confusion = np.asarray(snap["confusion"])
+    assert snap.status == "done", snap.error
+    confusion = np.asarray(snap.confusion)
     assert confusion.shape == (10, 10) and confusion.sum() == 1000  # the bundled sample's 1,000 test images
-    assert np.trace(confusion) / 1000 == pytest.approx(snap["final"]["test_accuracy"])
+    assert np.trace(confusion) / 1000 == pytest.approx(snap.final["test_accuracy"])
     assert list(t.accuracy_frame(snap).columns) == ["step", "accuracy"]
     image = t.confusion_image(confusion)
     assert image.size == (11 * 34, 11 * 34)
@@ -101,36 +102,36 @@ def test_a_classifier_run_shows_test_accuracy_and_a_confusion_matrix(runner):
 
 def test_pause_holds_the_run_and_resume_goes_on_from_where_it_was(runner):
     job = start_job(runner, settings("generator", epochs=20, train_size=4000), owner="visitor")
-    wait_for(lambda: job.snapshot()["global_step"] >= 3)
+    wait_for(lambda: job.snapshot().global_step >= 3)
     assert not runner.pause(owner="another visitor")  # only the visitor who started it
     assert runner.pause(owner="visitor")
-    wait_for(lambda: job.snapshot()["status"] == "paused")
+    wait_for(lambda: job.snapshot().status == "paused")
     held = job.snapshot()
     time.sleep(1.5)
     still = job.snapshot()
-    assert still["global_step"] == held["global_step"] and still["losses"] == held["losses"]
-    assert still["train_seconds"] == held["train_seconds"]  # the budget's clock stops too
+    assert still.global_step == held.global_step and still.losses == held.losses
+    assert still.train_seconds == held.train_seconds  # the budget's clock stops too
     assert "Paused" in t.progress_text(still)
     assert runner.pause(owner="visitor", paused=False)
-    wait_for(lambda: job.snapshot()["global_step"] > held["global_step"] + 2)
-    assert job.snapshot()["losses"][:len(held["losses"])] == held["losses"]  # the same run, its curve kept
+    wait_for(lambda: job.snapshot().global_step > held.global_step + 2)
+    assert job.snapshot().losses[:len(held.losses)] == held.losses  # the same run, its curve kept
     runner.stop(owner="visitor")
-    assert wait_done(job)["status"] == "stopped"
+    assert wait_done(job).status == "stopped"
 
 
 def test_stop_ends_the_run_within_a_step_and_keeps_the_model_marked_partial(runner, tmp_path):
     job = start_job(runner, settings("generator", epochs=20, train_size=4000), owner="visitor")
-    wait_for(lambda: job.snapshot()["global_step"] >= 2)
+    wait_for(lambda: job.snapshot().global_step >= 2)
     runner.pause(owner="visitor")  # a paused run stops too
     assert not runner.stop(owner="another visitor")
     asked = time.monotonic()
     assert runner.stop(owner="visitor")
     snap = wait_done(job, timeout=20)
     print(f"stopped and measured {time.monotonic() - asked:.2f} s after the click")
-    assert snap["status"] == "stopped" and not runner.busy  # the slot is free again
+    assert snap.status == "stopped" and not runner.busy  # the slot is free again
     model = job.model
     assert model is not None and model.metadata["progress"]["partial"] is True
-    assert model.metadata["progress"]["steps"] == snap["global_step"] >= 2
+    assert model.metadata["progress"]["steps"] == snap.global_step >= 2
     assert "Stopped" in t.progress_text(snap) and "stopped early" in t.describe(model)
     folder = save_run(model, tmp_path / "runs", "stopped")
     assert load_weights(folder, "generator").metadata["progress"]["partial"] is True  # saveable, and says so
@@ -150,19 +151,19 @@ def test_training_goes_on_from_the_shipped_model(runner, models):
     job = start_job(runner, settings("generator", epochs=1, train_size=256, start=START_FROM[1]),
                     start_model=shipped)
     snap = wait_done(job)
-    assert snap["status"] == "done", snap["error"]
+    assert snap.status == "done", snap.error
     assert all(torch.equal(v, shipped.state_dict()[k]) for k, v in before.items())  # a copy was trained
     assert job.model is not shipped and job.model.arch == shipped.arch
-    assert snap["final"]["test_loss"] < 110  # it starts from what the shipped model knows, not from scratch
+    assert snap.final["test_loss"] < 110  # it starts from what the shipped model knows, not from scratch
 
 
 def test_a_time_budget_ends_the_run(runner, monkeypatch):
     monkeypatch.setitem(BUDGETS, "3 s", 3)  # the presets are 30 s and more: a test of the mechanism needs less
     job = start_job(runner, settings("classifier", budget="3 s", train_size=4000))
     snap = wait_done(job, timeout=60)
-    assert snap["status"] == "done", snap["error"]
-    assert 3 <= snap["train_seconds"] <= 3.5 and snap["fraction"] == 1.0 and snap["eta_s"] == 0
-    assert "3 s of 3 s" in t.progress_text({**snap, "status": "running"})
+    assert snap.status == "done", snap.error
+    assert 3 <= snap.train_seconds <= 3.5 and snap.fraction == 1.0 and snap.eta_s == 0
+    assert "3 s of 3 s" in t.progress_text(dataclasses.replace(snap, status="running"))
 
 
 # --- The visitor's model as files --------------------------------------------------------------------------------
@@ -327,7 +328,7 @@ def test_training_and_saving_leave_the_shipped_weights_byte_for_byte(runner, tmp
     assert {"generator.safetensors", "generator.json", "classifier.safetensors", "classifier.json"} <= set(before)
     with WritesUnder(WEIGHTS_DIR) as writes:
         job = start_job(runner, settings("generator", epochs=1, train_size=512))
-        assert wait_done(job)["status"] == "done"
+        assert wait_done(job).status == "done"
         folder = save_run(job.model, tmp_path / "runs", "weights-check")
         assert (folder / "generator.safetensors").is_file()
         # The shipped folder is never a run folder, whatever the runs folder and the name.
