@@ -305,3 +305,10 @@ def test_a_run_whose_json_names_another_kind_is_refused(generator, tmp_path):
     (folder / "generator.json").write_text(json.dumps({**meta, "kind": "classifier"}))
     with pytest.raises(gr.Error, match="this is a classifier; only a generator can be used here"):
         load_run(tmp_path, "renamed/generator", owner=ALICE)
+
+
+def test_the_browser_state_is_the_same_on_every_start():
+    """Its storage key and secret do not change with a restart: the browser reads its key back after one."""
+    first, second = runs.owner_key_state(), runs.owner_key_state()
+    assert (first.storage_key, first.secret) == (second.storage_key, second.secret)
+    assert first.default_value is None  # a default would be one key for every browser
