@@ -27,6 +27,7 @@ class Sizes:
     training_requests: int      # slider requests sent while the app trains ...
     training_budget_s: float    # ... for at most this long
     app_start_timeout_s: float
+    visitors_seconds: float = 15  # each phase of the visitors job (benchmarks/visitors.py)
 
 
 FULL = Sizes(step_pairs=40, step_budget_s=15, step_warmup=2, epoch_images=None, epoch_budget_s=30,
@@ -36,7 +37,7 @@ FULL = Sizes(step_pairs=40, step_budget_s=15, step_warmup=2, epoch_images=None, 
 QUICK = Sizes(step_pairs=3, step_budget_s=30, step_warmup=1, epoch_images=1000, epoch_budget_s=30,
               slider_requests=5, sketch_requests=3, grid_requests=3, latency_budget_s=30, raw_requests=3,
               rss_requests=20, rss_budget_s=30, load_clients=4, load_seconds=3, training_requests=3,
-              training_budget_s=30, app_start_timeout_s=60)
+              training_budget_s=30, app_start_timeout_s=60, visitors_seconds=2)
 
 
 def log(*parts):

@@ -131,6 +131,11 @@ REPORTED = ["pixyz_vs_torch_step_ratio", "pixyz_step_ms", "torch_step_ms", "mlp_
             "slider_median_ms_browser", "sketch_answer_p95_ms_http", "sketch_answer_p95_ms_browser",
             "sketch_answer_median_ms_browser"]
 
+REPORTED += [f"visitors{n}_{figure}" for n in (10, 40)  # many visitors at once (benchmarks/visitors.py)
+             for figure in ("slider_p50_ms", "slider_p95_ms", "drawing_p95_ms", "errors", "answers_per_s")]
+REPORTED += ["visitors10_costly_drawing_slider_p95_ms", "visitors10_costly_drawing_slowdown",
+             "visitors10_train_flood_slider_p95_ms", "visitors10_train_flood_slowdown"]
+
 
 def test_quick_benchmark_reports_every_measurement():
     run = subprocess.run([sys.executable, "-m", "benchmarks", "--quick"], cwd=ROOT, capture_output=True, text=True,
