@@ -6,8 +6,11 @@ before any model is built.
 Saved runs belong to their visitor: the page keeps a random key in the browser (gr.BrowserState, `owner_key_state`)
 and runs are stored under runs_dir/<first 16 hex digits of the key's sha256>/NAME/, so a visitor lists, loads and
 saves only under their own key, and finds their runs again after a reload or a server restart in the same browser.
-The owner None is the person running the server on their own machine (`page_owner(..., local_operator=True)`, and
-any caller without a key, e.g. a script): their runs live in runs_dir/local/NAME/, without quotas."""
+The person running `python -m demo` on their own machine is a visitor like any other: their browser keeps its key
+across restarts, so they find what they saved in it. The owner None is the operator: a caller on the server
+without a key (a script, the tests), or every browser where the app is told that the server is the operator's own
+(`page_owner(..., local_operator=True)`, an opt-in: listening on 127.0.0.1 is no proof, a reverse proxy forwards
+the public there too). Their runs live in runs_dir/local/NAME/, without quotas."""
 import hashlib
 import os
 import re
@@ -90,7 +93,7 @@ def owner_key_state():
 
 def page_owner(key, local_operator=False):
     """The owner for list_runs / save_run / load_run from what the page sent as its key: None (the operator) when
-    the server is the operator's own (`local_operator`: it listens on 127.0.0.1 only), else the key, checked;
+    the app is told that the server is the operator's own (`local_operator`, opt-in), else the key, checked;
     anything else (a missing, malformed or overlong key, whatever a client sends) -> gr.Error. Never None
     from a visitor's page: that would open the operator's runs to them."""
     if local_operator:
@@ -119,7 +122,7 @@ def owner_folder(runs_dir, owner):
 def save_run(model, runs_dir, name, shipped_dir=WEIGHTS_DIR, owner=None):
     """Write the owner's runs_dir/<owner>/NAME/KIND.safetensors + KIND.json (its JSON: model.metadata); never into
     the shipped weights folder, never over a run, within the quotas. Atomic: both files are written into a hidden
-    folder beside, then renamed into place (a rename onto a folder that exists fails), so two saves under one name
+    folder beside, then renamed into place (a rename onto a folder holding a run fails), so two saves under one name
     at once give one run and one refusal, and a reader sees the whole run or none of it. Returns the folder."""
     if model is None:
         raise InputError("There is no trained model to save yet.")
@@ -137,7 +140,7 @@ def save_run(model, runs_dir, name, shipped_dir=WEIGHTS_DIR, owner=None):
             runs = len(_run_folders(mine))
             if runs >= MAX_RUNS_PER_VISITOR:
                 raise InputError(f"You have {runs} saved runs, the most one visitor can keep on this server; "
-                                 "download the ones you want to keep.")
+                                 "download this model instead (the zip uploads back).")
         mine.mkdir(parents=True, exist_ok=True)
         _remove_stale_saves(mine)
         tmp = Path(tempfile.mkdtemp(prefix=".saving-", dir=mine))
@@ -163,7 +166,7 @@ def _check_quota(runs_dir, mine, new_bytes):
     if used + new_bytes > MAX_BYTES_PER_VISITOR:
         raise InputError(f"This run ({new_bytes / mb:.0f} MB) would take your saved runs past "
                          f"{MAX_BYTES_PER_VISITOR // mb} MB, the most one visitor can keep on this server "
-                         f"(you use {used / mb:.0f} MB); download the ones you want to keep.")
+                         f"(you use {used / mb:.0f} MB); download this model instead (the zip uploads back).")
     total = _bytes_under(runs_dir) - new_bytes
     if total + new_bytes > MAX_RUNS_FOLDER_BYTES:
         raise InputError("The server's runs folder is full; runs cannot be saved here now. Download your model "
