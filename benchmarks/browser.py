@@ -12,6 +12,12 @@ called by name with app_server.RawClient, one at a time.
 move is a request of its own. Stamped in the page: a listener on the slider's `input` event stamps
 performance.now(); a MutationObserver sees the picture's <img> change, awaits img.decode() and stamps again.
 
+`first_picture_ms_browser` (median) and `first_picture_p95_ms_browser`: a new visitor's page, from navigation start
+to the Generate tab's first picture loaded and decoded, over FIRST_PICTURES visits, each in a browser context of its
+own (an empty cache, as a first visit), stamped in the page by a script that runs before the page's own. Every tab is
+laid out in the page that loads, so this is where a tab that costs the page's start shows (the Model tab fills
+itself when it is opened, not here).
+
 `sketch_answer_*_ms_browser`: from the last mouse-up of a digit drawn on the Draw pad with the mouse to the answer
 about that drawing shown, over SKETCHES digits, cleared between them; `sketch_answer_breakdown_ms_browser` splits the
 median into the page's wait before it sends the request, the request (the browser's resource timing) and the rest.
@@ -151,10 +157,51 @@ def sketch_to_answer(page, drawings):
     return result
 
 
+# In the page, before its own scripts: stamp the moment the Generate tab's first picture is decoded, in ms since
+# navigation start (a picture replaced before it decoded is not it: the next one is waited for).
+FIRST_PICTURE_JS = """(() => {
+    let pending = null;
+    const check = () => {
+        const img = document.querySelector('#picture img');
+        if (window.__firstPicture !== undefined || !img || !img.src || img === pending) return;
+        pending = img;
+        img.decode().then(() => { window.__firstPicture ??= performance.now(); }, () => { pending = null; check(); });
+    };
+    new MutationObserver(check).observe(document, {subtree: true, childList: true, attributes: true,
+                                                   attributeFilter: ['src']});
+})();"""
+FIRST_PICTURES, QUICK_FIRST_PICTURES = 10, 2
+
+
+def page_to_first_picture(browser, url, visits):
+    """`visits` new visitors' pages, one at a time, each in a browser context of its own: navigation start -> the
+    first picture decoded, in ms (one visit before them warms the server)."""
+    times = []
+    for _ in range(visits + 1):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        try:
+            context.add_init_script(FIRST_PICTURE_JS)
+            page = context.new_page()
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.goto(url)
+            page.wait_for_function("() => window.__firstPicture !== undefined", polling=100,
+                                   timeout=PAGE_TIMEOUT_MS)
+            times.append(page.evaluate("() => window.__firstPicture") / 1000)
+        finally:
+            context.close()
+    times = times[1:]
+    result = {"first_picture_ms_browser": median_ms(times), "first_picture_p95_ms_browser": p95_ms(times),
+              "first_picture_visits_browser": len(times)}
+    log(f"a new visitor's first picture in the browser: {result}")
+    return result
+
+
+FIRST_PICTURE_KEYS = ["first_picture_ms_browser", "first_picture_p95_ms_browser"]
 MEASUREMENTS = [(slider_to_picture, ["slider_p95_ms_browser", "slider_median_ms_browser"]),
                 (sketch_to_answer, ["sketch_answer_p95_ms_browser", "sketch_answer_median_ms_browser"])]
 HTTP_KEYS = ["map_click_p95_ms_http", "map_p95_ms_http", "traversal_p95_ms_http", "sketch_answer_p95_ms_http"]
-KEYS = HTTP_KEYS + [key for _, keys in MEASUREMENTS for key in keys]
+BROWSER_KEYS = [key for _, keys in MEASUREMENTS for key in keys] + FIRST_PICTURE_KEYS
+KEYS = HTTP_KEYS + BROWSER_KEYS
 HTTP_BUDGET_S = 10          # per kind of request
 
 
@@ -220,12 +267,12 @@ def run(app, requests, sizes):
     out = explore_over_http(app, requests, sizes.raw_requests)
     reason = browser_missing()
     if reason:
-        browser_keys = [key for _, keys in MEASUREMENTS for key in keys]
-        return {**out, **{key: None for key in browser_keys}, "skipped": {key: reason for key in browser_keys}}
+        return {**out, **{key: None for key in BROWSER_KEYS}, "skipped": {key: reason for key in BROWSER_KEYS}}
     count = {slider_to_picture: QUICK_MOVES if sizes == QUICK else MOVES,
              sketch_to_answer: QUICK_SKETCHES if sizes == QUICK else SKETCHES}
     with browser_session() as browser:
         for measure, _ in MEASUREMENTS:
             with fresh_page(browser, app.url) as page:
                 out.update(measure(page, count[measure]))
+        out.update(page_to_first_picture(browser, app.url, QUICK_FIRST_PICTURES if sizes == QUICK else FIRST_PICTURES))
     return out

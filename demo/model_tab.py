@@ -173,6 +173,11 @@ def code_of(model, part):
     return inspect.getsource(type(getattr(model, part)))
 
 
+def code_markdown(code):
+    """Code as a Markdown block of Python (gr.Markdown highlights it: no code editor to load with the page)."""
+    return f"```python\n{code.rstrip()}\n```"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Networks and what the weights reached
 
@@ -532,7 +537,7 @@ def describe(ctx, session):
     for kind, _ in MODELS:
         model = used[kind][0]
         for part in PARTS:
-            out += [formula_markdown(model, part), code_of(model, part)]
+            out += [formula_markdown(model, part), code_markdown(code_of(model, part))]
     out += [networks_markdown(used[kind][0], title) for kind, title in MODELS]
     out.append(figures_html(ctx, session))
     return out
@@ -563,8 +568,9 @@ def build(ctx, tab):
                     shown.append(gr.Markdown("", latex_delimiters=LATEX, elem_classes=["formula"],
                                              elem_id=f"formula-{kind}-{part}"))
                 with gr.Column(scale=3, min_width=300):
-                    shown.append(gr.Code("", language="python", interactive=False, max_lines=18,
-                                         show_label=False, elem_id=f"code-{kind}-{part}"))
+                    # A Markdown block, not gr.Code: the page then loads no code editor (~130 KB) at its start.
+                    shown.append(gr.Markdown("", latex_delimiters=[], max_height=400, buttons=["copy"],
+                                             elem_classes=["code"], elem_id=f"code-{kind}-{part}"))
     gr.Markdown("### The networks")
     with gr.Row(equal_height=False):
         for kind, _ in MODELS:

@@ -91,6 +91,8 @@ def test_the_code_shown_is_the_source_of_cvae_models(generator, classifier):
     assert "(KullbackLeibler(q, prior) - Expectation(q, LogProb(p))).mean()" in m.code_of(classifier, "loss")
     prior = m.code_of(generator, "prior").split("\n", 1)[1]
     assert prior.startswith("self.prior = Normal(") and prior.endswith(')')
+    shown = m.describe(Shared(generator, classifier, None), None)
+    assert f"```python\n{inspect.getsource(cvae_models.Generator).rstrip()}\n```" in shown
     flat = lambda text: " ".join(text.split())  # noqa: E731
     assert flat(prior) in flat(inspect.getsource(cvae_models.CVAE))
 
