@@ -256,6 +256,9 @@ def load_upload(paths, device="cpu"):
     """Uploaded files -> a model: a .safetensors with its .json, or one .zip holding such a pair (zip_model's).
     Checked as cvae.weights checks the shipped weights, and within this demo's sizes (LARGEST), before any model is
     built; its outputs on a few images must be finite. Anything else -> gr.Error saying what is wrong."""
+    if not all(isinstance(p, (str, Path)) and Path(p).is_file() for p in (paths or [])):
+        raise InputError("Upload a model as two files, NAME.safetensors and NAME.json (or the .zip this page "
+                         "downloads).")
     paths = [Path(p) for p in (paths or [])]
     if sum(p.stat().st_size for p in paths) > MAX_UPLOAD_BYTES:
         raise InputError(f"Those files are too large for a model of this demo (at most {MAX_UPLOAD_BYTES >> 20} MB).")

@@ -312,3 +312,10 @@ def test_the_browser_state_is_the_same_on_every_start():
     first, second = runs.owner_key_state(), runs.owner_key_state()
     assert (first.storage_key, first.secret) == (second.storage_key, second.secret)
     assert first.default_value is None  # a default would be one key for every browser
+
+
+@pytest.mark.parametrize("paths", [None, [], [None, None], ["/nonexistent.json", "/nonexistent.safetensors"],
+                                   [123], [WEIGHTS_DIR]])
+def test_uploads_that_are_not_files_get_a_clear_message(paths):
+    with pytest.raises(gr.Error, match="Upload a model as two files"):
+        load_upload(paths)
