@@ -29,7 +29,7 @@ RENDER_SIZE = 280           # the server draws the strokes at this size: plenty 
 # once scaled a 200 px brush up 280 times: 77 s of CPU for one drawing); the rendered brush is capped (wider is a
 # blot, not a pen, and its cost grows with its area); points closer together than a quarter of the brush are not
 # drawn (see drawing_of); and the total length of ink is capped (a digit is a few times across the pad).
-MAX_STROKES, MAX_POINTS = 200, 20_000
+MAX_STROKES, MAX_POINTS = 200, 5_000  # a digit drawn with a mouse is a few hundred points; see demo/body_limit.py
 PAD_SIDES = (28, 4096)      # each side of the pad, in its own pixels (the page's is PAD_SIZE)
 MAX_BRUSH = 200             # the brush's width, in the pad's pixels (the page's is 22)
 MAX_RENDER_BRUSH = RENDER_SIZE / 8  # 35 px drawn (70 px on the page's 560 px pad): a wider one is drawn so
