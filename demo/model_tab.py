@@ -71,6 +71,8 @@ BOUNDS = {
 }
 PREDICT_DRAWS = h.CLASSIFY_SAMPLES  # the z that the Draw tab's answer averages over ...
 PREDICT_SEED = h.CLASSIFY_SEED      # ... drawn as it draws them
+Z_MATTERS_POOL, Z_MATTERS = 1000, 20  # "a test digit where z matters": one of the 20 of MNIST's first 1,000 test
+                                      # digits whose answer moves most with z (most answers do not move at all)
 FIGURES_CSS = """
 .figs { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; margin-bottom: 18px; }
 figure { margin: 0; width: 250px; }
@@ -483,6 +485,33 @@ def pick_test_digit(index=None):
     return x_test[index].view(28, 28), int(y_test[index]), index
 
 
+@torch.no_grad()
+def answer_spread(classifier, x, draws=PREDICT_DRAWS, seed=PREDICT_SEED, batch=500):
+    """For each image of x (N, 784): how far model 2's probability of its mean answer moves over `draws` draws of z
+    from the prior (max - min). For ranking: the z here are drawn per image in a batch, not as the Draw tab draws."""
+    g = torch.Generator(device=classifier.device).manual_seed(seed)
+    out = []
+    for part in x.split(batch):
+        part = part.reshape(-1, X_DIM).to(classifier.device)
+        features = classifier.p.features(part)
+        probs = torch.stack([F.softmax(classifier.p.logits(part, classifier.sample_z(len(part), g), features), -1)
+                             for _ in range(draws)])                          # (draws, N, 10)
+        top = probs.mean(0).argmax(-1)
+        at_top = probs.gather(2, top[None, :, None].expand(draws, -1, 1))[..., 0]
+        out.append((at_top.amax(0) - at_top.amin(0)).cpu())
+    return torch.cat(out)
+
+
+def digits_where_z_matters(classifier):
+    """The indices of the Z_MATTERS test digits, among MNIST's first Z_MATTERS_POOL, whose answer moves most with z
+    (computed once per model: ~1 s)."""
+    def compute():
+        x_test, _ = test_digits()
+        spread = answer_spread(classifier, x_test[:Z_MATTERS_POOL])
+        return spread.argsort(descending=True)[:Z_MATTERS].tolist()
+    return cached(classifier, "z matters", compute)
+
+
 def predictor_html(classifier, x, about):
     """A picture, and model 2's p(y|x,z) for each draw of z: a row each, shaded by probability, then their mean."""
     probs = predictions_over_z(classifier, x)
@@ -514,11 +543,15 @@ def predictor_html(classifier, x, about):
 
 
 def predict(ctx, session, last_drawing, source):
-    """The predictor's HTML for the visitor's last drawing (`source` "drawing", when there is one) or a random
-    MNIST test digit."""
+    """The predictor's HTML for the visitor's last drawing (`source` "drawing", when there is one), a test digit
+    where z matters to the model in use ("z matters"), or a random MNIST test digit."""
     classifier, name = in_use(ctx, session)["classifier"]
     if source == "drawing" and last_drawing is not None:
         x, about = last_drawing, "Your last drawing (as model 2 sees it, 28 × 28)"
+    elif source == "z matters":
+        x, digit, index = pick_test_digit(random.choice(digits_where_z_matters(classifier)))
+        about = (f"MNIST test digit #{index}, labelled {digit}: one of the {Z_MATTERS} of the first "
+                 f"{min(Z_MATTERS_POOL, len(test_digits()[0])):,} test digits whose answer moves most with z")
     else:
         x, digit, index = pick_test_digit()
         about = f"MNIST test digit #{index}, labelled {digit}"
@@ -557,6 +590,10 @@ def build(ctx, tab):
     def read_test_digit(session):
         return predict(ctx, session, None, "test")
 
+    @inference
+    def read_hard_digit(session):
+        return predict(ctx, session, None, "z matters")
+
     gr.Markdown(HELP)
     about = gr.Markdown("*Loading…*", elem_id="model-about")
     shown = [about]
@@ -583,6 +620,7 @@ def build(ctx, tab):
     with gr.Row():
         drawing_button = gr.Button("My last drawing", elem_id="predict-drawing")
         test_button = gr.Button("A random test digit", elem_id="predict-test")
+        hard_button = gr.Button("A test digit where z matters", elem_id="predict-hard")
     predictor = gr.HTML("", css_template=PREDICTOR_CSS, apply_default_css=False, elem_id="predictor")
 
     # The visitor's last drawing: in their session, or in a gr.State of its own where the page keeps it so.
@@ -591,3 +629,4 @@ def build(ctx, tab):
     tab.select(opened, visitor, [*shown, predictor], show_progress="minimal", **PRIVATE)
     drawing_button.click(read_drawing, visitor, predictor, show_progress="minimal", **PRIVATE)
     test_button.click(read_test_digit, ctx.session, predictor, show_progress="minimal", **PRIVATE)
+    hard_button.click(read_hard_digit, ctx.session, predictor, show_progress="minimal", **PRIVATE)

@@ -60,12 +60,15 @@ def test_the_formulas_code_and_figures_of_the_models_in_use(browser, served_app,
         # Model 2 as a predictor: a test digit (nothing drawn yet), then another one.
         assert "nothing drawn yet" in page.locator("#predictor").inner_text()
         assert page.locator("#predictor tr").count() == 1 + 8 + 1
-        page.locator("#model-about").scroll_into_view_if_needed()
         time.sleep(PAUSE_S)
-        screenshot(page, "model.png")
         first = page.locator("#predictor img").get_attribute("alt")
         page.get_by_role("button", name="A random test digit", exact=True).click()
         wait_until(page, "(first) => document.querySelector('#predictor img')?.alt !== first", first)
+        page.get_by_role("button", name="A test digit where z matters", exact=True).click()
+        wait_until(page, "() => document.querySelector('#predictor').innerText.includes('moves most with z')")
+        page.locator("#model-about").scroll_into_view_if_needed()
+        time.sleep(PAUSE_S)
+        screenshot(page, "model.png")
         # Nothing left 127.0.0.1: the page, its scripts, fonts and KaTeX are all served by the app.
         host = urlparse(url).hostname
         outside = [u for u in requests if not u.startswith(("data:", "blob:")) and urlparse(u).hostname != host]

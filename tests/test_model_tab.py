@@ -162,3 +162,16 @@ def test_the_predictor_reads_the_last_drawing_else_a_test_digit(ctx):
     assert "Your last drawing" in m.predict(ctx, None, drawing, "drawing")
     assert "nothing drawn yet" in m.predict(ctx, None, None, "drawing")
     assert "MNIST test digit #" in m.predict(ctx, None, None, "test")
+
+
+def test_a_test_digit_where_z_matters_moves_with_z(classifier):
+    """Most answers do not move with z at all; the digits picked for "where z matters" do, with the very z that the
+    Draw tab averages over."""
+    def moves(index):
+        probs = m.predictions_over_z(classifier, m.pick_test_digit(index)[0])
+        at_top = probs[:, probs.mean(0).argmax()]
+        return float(at_top.max() - at_top.min())
+    picked = m.digits_where_z_matters(classifier)
+    assert len(picked) == m.Z_MATTERS and len(set(picked)) == m.Z_MATTERS
+    assert all(0 <= i < m.Z_MATTERS_POOL for i in picked)
+    assert moves(picked[0]) > 0.05 and moves(0) < 0.01
