@@ -316,12 +316,11 @@ def labels_of(originals, classifier):
 
 def reconstructions(generator, x, labels, seed=WRITEUP_SEED):
     """As cvae.reproduce draws them: rows of 8 originals, each above its reconstruction, the mean of p(x|z,y) with
-    z ~ q(z|x,y) (drawn from `seed`, so the figure is the same every time)."""
-    y = cvae_models.one_hot(labels, generator.device)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        z = generator.q.sample({"x": x.to(generator.device), "y": y})["z"]
-    recon = generator.draw(z, labels)
+    z ~ q(z|x,y), drawn from `seed` with a generator of its own (the same figure every time, and the process's
+    random numbers, which a training in another thread draws from, left alone)."""
+    q = generator.q(x=x.to(generator.device), y=cvae_models.one_hot(labels, generator.device))
+    noise = torch.randn(q["loc"].shape, generator=torch.Generator().manual_seed(seed)).to(generator.device)
+    recon = generator.draw(q["loc"] + q["scale"] * noise, labels)
     rows = []
     for i in range(0, len(x), 8):
         rows += [x[i:i + 8].view(-1, 28, 28), recon[i:i + 8].cpu()]
@@ -344,11 +343,10 @@ def accuracy_history(model):
 
 def accuracy_plot(history, title):
     """Model 2's train and test accuracy per epoch: the write-up recipe's against `history`, as a PNG image."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: its global state is not for two requests at once
     writeup = writeup_accuracy()
-    fig, ax = plt.subplots(figsize=(5.6, 3.4), dpi=110)
+    fig = Figure(figsize=(5.6, 3.4), dpi=110)
+    ax = fig.subplots()
     for rows, name, colour in ((writeup, "write-up recipe (mlp)", "tab:gray"), (history, title, "tab:blue")):
         if rows:
             epochs = [m["epoch"] for m in rows]
@@ -362,7 +360,6 @@ def accuracy_plot(history, title):
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    plt.close(fig)
     return Image.open(io.BytesIO(buffer.getvalue()))
 
 

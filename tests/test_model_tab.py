@@ -133,6 +133,16 @@ def test_the_live_samples_start_from_the_writeups_z(generator):
     assert m.samples_of_five(generator).tobytes() == expected.tobytes()
 
 
+def test_the_reconstructions_are_the_same_every_time_and_leave_the_processs_random_numbers_alone(generator):
+    originals = m.writeup_originals()
+    labels = torch.tensor([7, 2, 1, 0, 4, 1, 4, 9] * 4)
+    state = torch.get_rng_state()
+    first = m.reconstructions(generator, originals, labels)
+    assert torch.equal(torch.get_rng_state(), state)  # a training in another thread draws from it
+    assert first.tobytes() == m.reconstructions(generator, originals, labels).tobytes()
+    assert first.size == (8 * 30 + 2, 8 * 30 + 2)
+
+
 def test_the_figures_are_the_writeups_beside_the_live_ones(ctx, generator):
     page = m.figures_html(ctx, None)
     images = re.findall(r'<img src="(data:image/png;base64,[^"]+)"', page)
