@@ -1,4 +1,4 @@
-"""python -m cvae <command>: train, evaluate, generate, classify, reproduce."""
+"""python -m cvae <command>: train, evaluate, calibrate, generate, classify, reproduce."""
 import argparse
 import json
 import sys
@@ -96,6 +96,8 @@ def cmd_evaluate(args):
             ev.generation_accuracy(gen, judge, per_digit=args.per_digit, seed=args.seed)
     out["classifier_drawn_accuracy"] = ev.drawn_accuracy(cls, seed=args.seed)
     out["classifier_drawn_accuracy_by_style"] = ev.drawn_accuracy_by_style(cls, seed=args.seed)
+    if not args.skip_second_opinion:  # model 1 as a classifier and a judge of "a digit or not"
+        out.update(ev.second_opinion_figures(gen, data.x_test, data.y_test, seed=args.seed))
     if args.json:
         print(json.dumps(out))
     else:
@@ -103,6 +105,31 @@ def cmd_evaluate(args):
             print(f"notice: {data.notice}")
         for k, v in out.items():
             print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
+
+
+def cmd_calibrate(args):
+    from .second_opinion import calibrate, store_calibration
+    if not 1 <= args.images <= 1_000_000:
+        raise SystemExit("error: --images must be 1 to 1000000")
+    if not 0 < args.quantile < 1:
+        raise SystemExit("error: --quantile must be between 0 and 1")
+    if not 1 <= args.samples <= 1024:
+        raise SystemExit("error: --samples must be 1 to 1024")
+    device = pick_device(args.device)
+    data = load_mnist(args.data_dir, device)
+    gen = load_or_exit(args.weights, "generator", device)
+    start = time.time()
+    calibration = calibrate(gen, data.x_test, quantile=args.quantile, samples=args.samples, kind=args.bound,
+                            max_images=args.images, seed=args.seed, labels=data.y_test)
+    calibration["data"] = f"MNIST test ({data.source}), its first {calibration['images']} images"
+    calibration["seconds"] = round(time.time() - start, 1)
+    calibration["command"] = "python -m cvae " + " ".join(sys.argv[1:])
+    try:
+        path = store_calibration(args.weights, "generator", calibration)
+    except WeightsError as e:
+        raise SystemExit(f"error: {e}") from None
+    print(json.dumps(calibration))
+    print(f"wrote the threshold into {path}", file=sys.stderr)
 
 
 def cmd_generate(args):
@@ -184,8 +211,21 @@ def main(argv=None):
     p.add_argument("--json", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--per-digit", type=int, default=100, help="generated samples per digit for the judge to read")
+    p.add_argument("--skip-second-opinion", action="store_true",
+                   help="leave out model 1 as a classifier and judge of 'a digit or not' (minutes on a CPU)")
     add_common(p)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("calibrate", help="model 1's threshold of 'not a digit', into the generator's JSON")
+    p.add_argument("--weights", default=str(WEIGHTS_DIR), help="folder of generator.json (only the JSON is written)")
+    p.add_argument("--images", type=int, default=5000, help="the first N MNIST test images (the rest stay held out)")
+    p.add_argument("--quantile", type=float, default=0.995, help="of their best -ELBO: the threshold")
+    p.add_argument("--samples", type=int, default=8, help="z samples per digit (K)")
+    p.add_argument("--bound", choices=["iw", "elbo"], default="iw",
+                   help="iw: importance-weighted; elbo: the plain bound with the analytic KL")
+    p.add_argument("--seed", type=int, default=0)
+    add_common(p)
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("generate", help="samples of one digit, z ~ N(0, I)")
     p.add_argument("--digit", type=int, required=True)

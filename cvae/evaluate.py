@@ -73,3 +73,49 @@ def drawn_accuracy_by_style(classifier, per_style=30, seed=0, styles=None):
     correct = _reads_drawn(classifier, make_style_digits(per_style=per_style, seed=seed, styles=styles), seed)
     by_style = correct.view(per_style, len(styles)).float().mean(0)  # the styles take turns in the set
     return {style: acc.item() for style, acc in zip(styles, by_style)}
+
+
+def second_opinion_figures(generator, x, labels, held_out_from=None, drawn_per_digit=30, non_digits_per_kind=60,
+                           seed=0):
+    """Model 1 as a classifier (argmin over y of its -ELBO bound) and as a judge of "a digit or not", with the
+    threshold stored in its metadata (cvae.second_opinion): its accuracy and false alarms on the MNIST test images
+    x[held_out_from:] (default: those after the ones the threshold was calibrated on), its false alarms on the drawn
+    digits (cvae.drawn_digits, every style, through `to_mnist_image`), and the share of cvae.non_digits flagged, per
+    kind, with what slips through. Without a stored threshold, the accuracies only."""
+    from collections import Counter
+
+    from . import second_opinion as so
+    from .drawn_digits import make_drawn_digits, make_style_digits
+    from .non_digits import make_non_digits
+    from .preprocess import to_mnist_image
+    calibration = so.calibration_of(generator)
+    options = {"samples": calibration["samples"], "kind": calibration["bound"]} if calibration else {}
+    if held_out_from is None:
+        held_out_from = calibration["images"] if calibration and calibration["images"] < len(x) else 0
+    scores = so.neg_elbo_many(generator, x[held_out_from:], seed=seed, **options)
+    truth = labels[held_out_from:].cpu()
+    drawn, drawn_labels = drawn_inputs(make_drawn_digits(drawn_per_digit, seed) + make_style_digits(drawn_per_digit,
+                                                                                                    seed))
+    drawn_scores = so.neg_elbo_many(generator, drawn, seed=seed, **options)
+    out = {"model1_classifier_test_accuracy": (scores.argmin(1) == truth).float().mean().item(),
+           "model1_classifier_drawn_accuracy": (drawn_scores.argmin(1) == drawn_labels).float().mean().item(),
+           "model1_test_images": len(truth), "model1_drawn_images": len(drawn), "model1_calibration": calibration}
+    if calibration is None:
+        return out
+    threshold = calibration["threshold"]
+    out["false_alarm_rate_test"] = (scores.min(1).values > threshold).float().mean().item()
+    out["false_alarm_rate_drawn"] = (drawn_scores.min(1).values > threshold).float().mean().item()
+    items = make_non_digits(non_digits_per_kind, seed)
+    pictures = [(item, to_mnist_image(item.image)) for item in items]
+    pictures = [(item, x28) for item, x28 in pictures if x28 is not None]
+    flagged = so.neg_elbo_many(generator, torch.stack([x28 for _, x28 in pictures]), seed=seed,
+                               **options).min(1).values > threshold
+    kinds = sorted({item.kind for item, _ in pictures})
+    out["non_digit_flag_rate"] = flagged.float().mean().item()
+    out["non_digit_flag_rate_by_kind"] = {
+        kind: flagged[[i for i, (item, _) in enumerate(pictures) if item.kind == kind]].float().mean().item()
+        for kind in kinds}
+    slipped = Counter(f"{item.kind}/{item.name}" for (item, _), f in zip(pictures, flagged.tolist()) if not f)
+    out["non_digits_not_flagged"] = dict(sorted(slipped.items(), key=lambda kv: (-kv[1], kv[0])))
+    out["non_digit_images"] = len(pictures)
+    return out
