@@ -55,8 +55,9 @@ ROLES = {
                         "by a network from the image x and its digit y.",
     ("generator", "p"): "**The decoder** (generative model): one Bernoulli per pixel of x, its probability drawn "
                         "by a network from the style z and the digit y.",
-    ("classifier", "q"): "**The encoder**: a Normal over z, computed from the image x and its digit y; it is "
-                         "trained with p, so that z carries what x leaves open about y.",
+    ("classifier", "q"): "**The encoder**: a Normal over z, computed from the image x and its digit y, trained "
+                         "with p. Since x nearly always tells y, z carries little, and model 2's answers draw z "
+                         "from the prior instead.",
     ("classifier", "p"): "**The reader**: a Categorical over the ten digits y, computed by a network from the image "
                          "x and a z.",
     "prior": "**The prior**: the standard Normal N(0, I) over the {z_dim} numbers of z. New digits start from a z "
@@ -122,8 +123,8 @@ def about_markdown(ctx, session):
     lines = [f"- **Model 1** (generator): {used['generator'][1]}",
              f"- **Model 2** (classifier): {used['classifier'][1]}"]
     mine = any(model is not shipped(ctx, kind) for kind, (model, _) in used.items())
-    note = ("Your model was trained on the Train tab and put in use with *Use in this session*; the Generate and "
-            "Draw tabs run on it too." if mine else
+    note = ("Your model (trained, loaded or uploaded on the Train tab) is in use through *Use in this session*; "
+            "the Generate and Draw tabs run on it too." if mine else
             "Train your own on the Train tab and choose *Use in this session*: this tab will then describe it.")
     return "**This tab describes the models this session uses:**\n\n" + "\n".join(lines) + "\n\n" + note
 
@@ -391,7 +392,8 @@ _writeup_key = _Key()
 
 
 def generator_figures(generator, classifier):
-    """The model in use's 64 samples of a 5 and its reconstructions of the write-up's originals, as HTML."""
+    """The model in use's 64 samples of a 5 and its reconstructions of the write-up's originals (data: URLs), and
+    what their captions must say: which z, and where the originals' digits came from."""
     def compute():
         originals = writeup_originals()
         labels, read = labels_of(originals, classifier)
@@ -410,7 +412,8 @@ def generator_figures(generator, classifier):
         same_z = (f"the write-up's 64 draws (torch seed 0), each given {generator.z_dim - WRITEUP_Z_DIM} more "
                   "numbers: this z is longer than the write-up's")
     labels_note = ("their digits from MNIST's test set" if not read else
-                   f"{read} of their 32 digits read by model 2 (full MNIST is not on disk to look them up)")
+                   f"{read} of their 32 digits read by the shipped model 2, as full MNIST is not on disk to look "
+                   "them up")
     return samples, recon, same_z, labels_note
 
 
@@ -501,7 +504,7 @@ def answer_spread(classifier, x, draws=PREDICT_DRAWS, seed=PREDICT_SEED, batch=5
 
 def digits_where_z_matters(classifier):
     """The indices of the Z_MATTERS test digits, among MNIST's first Z_MATTERS_POOL, whose answer moves most with z
-    (computed once per model: ~1 s)."""
+    (computed once per model, when first asked for: 1,000 images x 8 draws of z, a few seconds on a busy CPU)."""
     def compute():
         x_test, _ = test_digits()
         spread = answer_spread(classifier, x_test[:Z_MATTERS_POOL])
