@@ -15,13 +15,16 @@ import gradio as gr
 import numpy as np
 
 from cvae.drawn_digits import render_strokes
+from cvae.second_opinion import second_opinion
 
 from . import handlers as h
 from .shared import PRIVATE, inference
 
 HELP = """Draw a digit on the pad with a mouse, a finger or a pen. Model 2 reads it after every stroke and shows
-the 28 × 28 picture it actually saw; model 1's encoder turns your drawing into a style z and redraws it as all ten
-digits. **Undo**, **redo** and **clear** are on the pad (or Ctrl+Z); you can also upload a photo of a digit."""
+the 28 × 28 picture it actually saw; model 1 gives a second opinion (which digit's generator explains your drawing
+best, and whether any does: try a star or a W); model 1's encoder turns your drawing into a style z and redraws it
+as all ten digits. **Undo**, **redo** and **clear** are on the pad (or Ctrl+Z); you can also upload a photo of a
+digit."""
 PAD_SIZE = 560              # the canvas's own pixels (it is scaled to fit the page)
 RENDER_SIZE = 280           # the server draws the strokes at this size: plenty for a 28 x 28 answer
 # What a drawing may be. The cost of drawing it must stay small whatever its numbers (it is read outside the queue,
@@ -65,6 +68,12 @@ READING_CSS = """
 .seen { width: 168px; height: 168px; image-rendering: pixelated; border-radius: 4px; }
 .style { width: 100%; image-rendering: pixelated; }
 .caption { font-size: 0.85em; color: var(--body-text-color-subdued); }
+.model1 { font-size: 0.95em; }
+.not-digit { padding: 8px 10px; border-radius: var(--radius-md); font-weight: 600;
+             background: var(--color-yellow-100, #fef3c7); color: var(--color-yellow-900, #78350f); }
+.guess-tag { font-size: 0.8em; font-weight: 600; padding: 1px 6px; border-radius: 4px; vertical-align: middle;
+             border: 1px solid currentColor; color: var(--body-text-color-subdued); }
+.answer-digit.guess { opacity: 0.45; }
 &.stale .reading > * { visibility: hidden; }
 &.stale .reading::before { content: "reading…"; color: var(--body-text-color-subdued); }
 """
@@ -139,9 +148,39 @@ def _coordinates(stroke):
     return points if np.isfinite(points).all() else None
 
 
-def reading_html(about, source="drawing", label=None, seen=None, style=None, message=h.BLANK_MESSAGE):
-    """The answer as the page shows it: model 2's top three digits, the 28 x 28 picture it saw, and the style strip;
-    or `message` when there is no answer (a blank pad, a dot). `about` names the drawing it is about."""
+def opinion_html(opinion, model2_digit, source="drawing"):
+    """Model 1's second opinion (cvae.second_opinion) as (the warning to show above model 2's answer, the lines to
+    show below it): the warning when its best bound is beyond the threshold (it sees no digit at all); its top digits
+    by Bayes' rule, and whether the two models agree."""
+    if opinion is None:
+        return "", ""
+    probs = opinion["probs"].tolist()
+    top = sorted(range(10), key=lambda d: -probs[d])[:2]
+    named = " · ".join(f"{d}: {probs[d] * 100:.1f} %" for d in top if probs[d] >= 0.001 or d == top[0])
+    warning = ""
+    parts = [f'<div class="model1" id="model1">Model 1 (Bayes\' rule with its generator) reads it as '
+             f'<b id="model1-answer">{opinion["digit"]}</b> <span class="caption">({named}; best −ELBO '
+             f'{opinion["best"]:.0f} nats)</span></div>']
+    if opinion["is_digit"] is False:
+        warning = (f'<div class="not-digit" id="not-digit">This doesn\'t look like a digit to model 1: none of its '
+                   f'ten digits explains your {source} (best −ELBO {opinion["best"]:.0f} nats, over its threshold '
+                   f'of {opinion["threshold"]:.0f}). Model 2 always names a digit: its answer is a guess.</div>')
+    elif opinion["digit"] == model2_digit:
+        parts.append(f'<div class="agreement" id="agreement">Both models say {model2_digit}.</div>')
+    else:
+        parts.append(f'<div class="agreement" id="agreement">The models disagree: model 2 says {model2_digit}, '
+                     f'model 1 says {opinion["digit"]}.</div>')
+    if opinion["is_digit"] is None:
+        parts.append('<div class="caption" id="no-threshold">This model 1 has no calibrated threshold (it was '
+                     'trained without one), so it gives no "digit or not" verdict.</div>')
+    return warning, "".join(parts)
+
+
+def reading_html(about, source="drawing", label=None, seen=None, style=None, message=h.BLANK_MESSAGE, opinion=None):
+    """The answer as the page shows it: model 2's top three digits, model 1's second opinion (`opinion`, from
+    cvae.second_opinion: marks model 2's answer as a guess when model 1 sees no digit), the 28 x 28 picture model 2
+    saw, and the style strip; or `message` when there is no answer (a blank pad, a dot). `about` names the drawing
+    it is about."""
     about = html.escape(str(about), quote=True)
     if label is None:
         return (f'<div class="reading" data-about="{about}">'
@@ -149,9 +188,14 @@ def reading_html(about, source="drawing", label=None, seen=None, style=None, mes
     top = sorted(label.items(), key=lambda kv: -kv[1])[:3]
     bars = "".join(f'<div class="bar"><b>{d}</b><span class="fill" style="width:{p * 100:.1f}%"></span>'
                    f'<span>{p * 100:.1f} %</span></div>' for d, p in top)
-    return (f'<div class="reading" data-about="{about}">'
-            f'<div class="headline">Model 2 reads your {source} as</div>'
-            f'<div class="answer-digit" id="answer">{top[0][0]}</div><div class="bars">{bars}</div>'
+    guess = opinion is not None and opinion["is_digit"] is False
+    headline = f"Model 2 reads your {source} as" + (' <span class="guess-tag" id="guess">only a guess</span>'
+                                                     if guess else "")
+    warning, model1 = opinion_html(opinion, int(top[0][0]), source)
+    return (f'<div class="reading" data-about="{about}">{warning}'
+            f'<div class="headline">{headline}</div>'
+            f'<div class="answer-digit{" guess" if guess else ""}" id="answer">{top[0][0]}</div>'
+            f'<div class="bars">{bars}</div>{model1}'
             f'<div><img class="seen" id="seen" src="{h.png_data_url(seen)}" alt="the 28 x 28 picture model 2 saw">'
             '<div class="caption">What model 2 saw (28 × 28)</div></div>'
             f'<div><img class="style" id="style" src="{h.png_data_url(style)}" alt="your style as every digit">'
@@ -169,7 +213,26 @@ def read(classifier, generator, image, about, source):
         return reading_html(about), None
     label, _ = h.classify(classifier, x)
     style = h.style_strip(generator, x, h.predicted_digit(label), factor=1)
-    return reading_html(about, source, label, h.enlarge(x, 28), style), x
+    return reading_html(about, source, label, h.enlarge(x, 28), style, opinion=second_opinion(generator, x)), x
+
+
+def second_opinion_json(classifier, generator, image):
+    """/second_opinion: both models on a picture, as JSON. `is_digit` is model 1's verdict (null when its generator
+    has no calibrated threshold, e.g. one trained before thresholds were stored); `model1_probs` its posterior over
+    digits by Bayes' rule with a uniform p(y); `neg_elbo` its bound for each digit, in nats; `threshold` (null
+    without a calibration); `model2_probs` model 2's p(y|x). A blank picture -> InputError."""
+    x = h.to_model_input(image)
+    if x is None:
+        raise h.InputError("The picture is blank: there is no drawing in it to judge.")
+    label, _ = h.classify(classifier, x)
+    opinion = second_opinion(generator, x)
+    model1 = {str(d): float(p) for d, p in enumerate(opinion["probs"].tolist())}
+    model2_digit = h.predicted_digit(label)
+    return {"is_digit": opinion["is_digit"], "model1_probs": model1,
+            "neg_elbo": {str(d): round(float(v), 4) for d, v in enumerate(opinion["neg_elbo"].tolist())},
+            "threshold": opinion["threshold"], "model2_probs": label, "model1_digit": opinion["digit"],
+            "model2_digit": model2_digit, "agree": opinion["digit"] == model2_digit,
+            "best_neg_elbo": round(opinion["best"], 4), "bound": opinion["bound"], "samples": opinion["samples"]}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -201,6 +264,10 @@ def build(ctx):
             return remember(session, reading_html("upload", message=e.message), None)
         return remember(session, *read(*models(session), image, "upload", "upload"))
 
+    @inference
+    def second_opinion_api(session, image):
+        return second_opinion_json(*models(session), h.read_upload(h.upload_path(image)))
+
     gr.Markdown(HELP)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
@@ -229,3 +296,16 @@ def build(ctx):
                       document.dispatchEvent(new Event('cvae-pad-clear'));
                       document.dispatchEvent(new CustomEvent('cvae-drawing', {detail: 'upload'}));
                       return inputs; }""", **PRIVATE)
+
+    # /second_opinion for scripts (as the endpoints of demo/api.py): both models' answers on a picture as JSON.
+    with gr.Column(visible=False):  # its input and output; not part of the page
+        opinion_image = gr.Image(label="image", type="filepath")
+        opinion = gr.JSON(label="opinion")
+    gr.on([], second_opinion_api, [session, opinion_image], opinion, api_name="second_opinion", preprocess=False,
+          api_description="Model 1's second opinion on a picture of a digit, beside model 2's answer, as JSON: "
+                          "`is_digit` (false: no digit's generator explains the picture, its best -ELBO is beyond "
+                          "the threshold calibrated on MNIST test; null when the session's generator has no "
+                          "calibrated threshold), `model1_probs` ({\"0\": p, ...}: Bayes' rule with model 1's "
+                          "bounds and a uniform p(y)), `neg_elbo` ({\"0\": nats, ...}), `threshold` (nats), "
+                          "`model2_probs` ({\"0\": p, ...}), and `model1_digit`, `model2_digit`, `agree`, "
+                          "`best_neg_elbo`, `bound`, `samples`. A blank picture is refused with a message.")
