@@ -1,7 +1,7 @@
 """python -m demo: serve the page at http://127.0.0.1:7860 with the shipped weights, on the best device, offline.
 
 Every flag has an environment variable, for containers: CVAE_HOST, CVAE_PORT, CVAE_DEVICE, CVAE_WEIGHTS,
-CVAE_RUNS (and CVAE_DATA_DIR, read by cvae, for full MNIST to train on; without it the bundled sample is used).
+CVAE_RUNS, CVAE_MAX_TRAIN_MINUTES (and CVAE_DATA_DIR, read by cvae, for full MNIST to train on; without it the bundled sample is used).
 """
 import argparse
 import ctypes
@@ -36,7 +36,7 @@ from cvae.models import pick_device  # noqa: E402
 from cvae.weights import WEIGHTS_DIR, WeightsError  # noqa: E402
 
 from .app import build_app, launch, load_shipped  # noqa: E402
-from .training import TrainingRunner  # noqa: E402
+from .training import MAX_TRAIN_MINUTES, TrainingRunner  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -52,6 +52,9 @@ def parse_args(argv=None):
                    help="folder with generator.* and classifier.* (CVAE_WEIGHTS; default: the shipped weights/)")
     p.add_argument("--runs", default=env("CVAE_RUNS", "runs"),
                    help="folder where trained runs are saved (CVAE_RUNS; default runs/)")
+    p.add_argument("--max-train-minutes", type=float, default=env("CVAE_MAX_TRAIN_MINUTES", str(MAX_TRAIN_MINUTES)),
+                   help="a training run's ceiling of wall time on this server, in minutes; 0 for none "
+                        f"(CVAE_MAX_TRAIN_MINUTES; default {MAX_TRAIN_MINUTES:g})")
     p.add_argument("--data-dir", default=None, help="MNIST root for training (default: $CVAE_DATA_DIR; "
                                                     "without full MNIST the bundled sample is used)")
     return p.parse_args(argv)
@@ -80,8 +83,10 @@ def main(argv=None):
                          "or point --weights at a folder that has them.") from None
     except (RuntimeError, AssertionError) as e:  # an unknown or unavailable --device (torch asserts for CUDA)
         raise SystemExit(f"error: cannot use device {args.device!r}: {e}") from None
+    if args.max_train_minutes < 0:
+        raise SystemExit("error: --max-train-minutes must be 0 (no limit) or more")
     runner = TrainingRunner(device, templates={"generator": generator, "classifier": classifier},
-                            data_dir=args.data_dir)
+                            data_dir=args.data_dir, max_train_minutes=args.max_train_minutes)
     demo = build_app(generator, classifier, runner=runner, runs_dir=runs, shipped_dir=args.weights)
     print(f"Conditional VAE demo on {device}: http://{args.host}:{args.port}", file=sys.stderr)
     stop_on_sigterm()

@@ -4,10 +4,9 @@ import gradio as gr
 
 from . import handlers as h
 from .shared import RAW, inference
-from .training import (BUDGETS, DEFAULTS, START_FROM, START_LABELS, check_training_settings, default_settings,
-                       start_model)
+from .training import (BUDGETS, DEFAULTS, START_FROM, START_LABELS, TRAINING_EVENTS, check_training_settings,
+                       default_settings, start_model)
 
-API_TRAIN_WAIT_S = 600      # /train waits this long for another visitor's training, then gives up politely
 
 
 def build(ctx):
@@ -41,16 +40,18 @@ def build(ctx):
         settings = check_training_settings(model, s["budget"], s["epochs"], s["batch_size"], s["lr"],
                                            s["train_size"], available, s["start"])
         init = start_model(settings["start"], model, ctx.shipped, session)
-        job = runner.start_when_free(settings, owner=request.session_hash, start_model=init,
-                                     timeout=API_TRAIN_WAIT_S)
-        if job is None:
-            raise h.InputError("Another visitor's training is still running; try again later.")
+        job = yield from runner.line_up(settings, request.session_hash, init,
+                                        show=lambda place, left: ({"status": "waiting", "place": place,
+                                                                   "seconds_left": left}, gr.skip()))
+        # Each frame sent marks the job as watched: once the client has gone, gradio asks for no more, and the
+        # job stops by itself (training.ABANDONED_AFTER_S).
         while not job.wait(0.5):
             job.touch()
+            yield {"status": job.status, "run_id": job.run_id, "progress": job.progress()}, gr.skip()
         if job.model is None:
             raise h.InputError(f"Training {job.status}" + (f": {job.error}" if job.error else "."))
         session.yours = job.model
-        return job.result(), session.use(job.model)
+        yield job.result(), session.use(job.model)
 
     def session_models(session):
         return ctx.model_ids(session)
@@ -88,7 +89,7 @@ def build(ctx):
                           f"with `seed` (0-{h.MAX_SEED}): an 8-wide PNG grid, 28 px digits doubled (the page's "
                           "64 samples).")
     gr.on([], train, [state, model, budget, epochs, batch_size, lr, train_size, start], [metrics, state],
-          api_name="train", concurrency_limit=1, concurrency_id="training", **RAW,
+          api_name="train", **TRAINING_EVENTS, **RAW,
           api_description="Train `model` ('generator' or 'classifier') as the Train tab does; every other "
                           "argument may be left out (or 0, or empty) for the page's default: `budget` one of "
                           f"{', '.join(repr(b) for b in BUDGETS)} (default {DEFAULTS['budget']!r}), `epochs` (for "

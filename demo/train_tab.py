@@ -4,7 +4,6 @@ and digits redrawn every second, the classifier's test accuracy and confusion ma
 what was trained. The trained model ("your model") can be used in this session, compared with the shipped one,
 saved under runs/, downloaded, and trained on; saved runs and uploaded models load back into "your model"."""
 import functools
-import time
 
 import gradio as gr
 import numpy as np
@@ -18,11 +17,11 @@ from cvae.models import Y_DIM
 from cvae.preprocess import to_grid_image
 
 from . import handlers as h
-from .runs import list_runs, load_run, load_upload, save_run, zip_model
+from .runs import (list_runs, load_run, load_upload, owner_key_for_page, owner_key_state, page_owner, save_run,
+                   zip_model)
 from .shared import PRIVATE, inference
-from .shared import model_id
-from .training import (BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, START_LABELS, check_training_settings,
-                       default_settings, start_model)
+from .training import (BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, START_LABELS, TRAINING_EVENTS,
+                       check_training_settings, default_settings, start_model)
 
 HELP = """Train a model of your own and watch it learn: with the defaults a fresh **generator** draws every digit
 recognisably within a minute, and a fresh **classifier** reads about 99 % of the test digits right. Pause and
@@ -37,6 +36,18 @@ COMPARE_SEED, COMPARE_ROWS = 0, 3
 
 # ---------------------------------------------------------------------------------------------------------------
 # Handlers: small functions of a job's snapshot or a model, tested without a browser (tests/test_train_tab.py)
+
+def waiting_text(place, seconds_left):
+    """What a visitor waiting for the training slot sees: their place in the line and the time left."""
+    where = "you are next" if place == 1 else f"{place - 1} {'visitor is' if place == 2 else 'visitors are'} ahead of you"
+    left = f", about {duration(seconds_left)} left of the one running" if seconds_left is not None else ""
+    return f"{WAITING_MESSAGE[:-1]}: {where}{left}."
+
+
+def duration(seconds):
+    seconds = round(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
 
 def progress_text(snap):
     """One line about a training job's state, from TrainingJob.snapshot()."""
@@ -64,6 +75,8 @@ def progress_text(snap):
     if "test_accuracy" in final:
         figures += f", test accuracy {final['test_accuracy'] * 100:.2f} %"
     ended = "Finished" if status == "done" else f"Stopped at {where}, keeping what it learnt so far"
+    if snap.time_limit_s:
+        ended += f" (the server's limit is {duration(snap.time_limit_s)} a run)"
     return f"**{ended}** ({snap.train_seconds:.0f} s of training): {figures}. It is now *your model* below."
 
 
@@ -211,15 +224,13 @@ def training_frames(job, every=0.5):
 
 
 def train_in_page(runner, shipped, settings, session, owner, wait_s=0.5):
-    """The Start button: wait for the server's training slot (a frame saying so every `wait_s` s), train, and show
-    it (training_frames); at the end the trained model is the visitor's (frame "yours"). `settings` are checked
+    """The Start button: wait in line for the server's training slot (a frame with the visitor's place every
+    `wait_s` s), train, and show it (training_frames); at the end the trained model is the visitor's (frame "yours"). `settings` are checked
     (check_training_settings); `session` is the visitor's demo.shared.Session."""
     init = start_model(settings["start"], settings["kind"], shipped, session)
-    job = runner.start(settings, owner, init)
-    while job is None:  # another visitor's training still holds the slot
-        yield {"progress": WAITING_MESSAGE, "state": "waiting"}
-        time.sleep(wait_s)
-        job = runner.start(settings, owner, init)
+    job = yield from runner.line_up(settings, owner, init, every=wait_s,
+                                    show=lambda place, left: {"progress": waiting_text(place, left),
+                                                              "state": "waiting"})
     try:
         for frame in training_frames(job):
             if frame["state"] == "done" and job.model is not None:
@@ -256,10 +267,10 @@ def use_in_session(session, z_dim):
     return f"This session now uses your {yours.kind}: the Generate and Draw tabs run on it."
 
 
-def save_in_runs(session, name, runs_dir, shipped_dir):
+def save_in_runs(session, name, runs_dir, shipped_dir, owner=None):
     """Save the visitor's model under runs/NAME; the message says where."""
     yours = session.yours
-    folder = save_run(yours, runs_dir, name, shipped_dir)
+    folder = save_run(yours, runs_dir, name, shipped_dir, owner=owner)
     # The folder's name only: where the server keeps its runs is not the visitor's business.
     return f"Saved as `{folder.name}/{yours.kind}.safetensors` (+ `.json`) in the server's runs folder."
 
@@ -269,8 +280,8 @@ def named_as(model, source_name):
     return model
 
 
-def load_saved(runs_dir, choice, device):
-    return named_as(load_run(runs_dir, choice, device), f"runs/{choice}")
+def load_saved(runs_dir, choice, device, owner=None):
+    return named_as(load_run(runs_dir, choice, device, owner=owner), f"runs/{choice}")
 
 
 def load_uploaded(files, device):
@@ -306,7 +317,7 @@ BUTTONS = {  # a training's state -> (Start, Pause, Stop) interactive, and Pause
 
 # ---------------------------------------------------------------------------------------------------------------
 
-def build(ctx, tab, runs_dir, shipped_dir):
+def build(ctx, tab, runs_dir, shipped_dir, local_operator=False):
     """Lay out the tab inside `tab` (the gr.Tab, whose select event loads the data) and bind its handlers."""
     runner, shipped, state = ctx.runner, ctx.shipped, ctx.session  # state: the gr.State of each visitor's Session
 
@@ -359,10 +370,11 @@ def build(ctx, tab, runs_dir, shipped_dir):
     compared = gr.Image(label="Shipped vs yours", type="filepath", interactive=False, visible=False,
                         elem_id="compared", elem_classes="pixelated")
     compared_text = gr.Markdown("", elem_id="compared-text")
+    owner_key = owner_key_state()  # this browser's key for its saved runs (demo/runs.py)
     with gr.Accordion("Load a saved run, or upload a model", open=False):
         with gr.Row(equal_height=True):
             runs_list = gr.Dropdown([], label="Saved runs", elem_id="runs", scale=3)
-            refresh_button = gr.Button("Refresh", scale=0)
+            refresh_button = gr.Button("Refresh", scale=0, elem_id="runs-refresh")
             load_button = gr.Button("Load as your model", elem_id="load", scale=1)
         upload = gr.File(label="…or upload NAME.safetensors + NAME.json (or the .zip this page downloads)",
                          file_count="multiple", file_types=[".safetensors", ".json", ".zip"], elem_id="upload-model")
@@ -410,12 +422,16 @@ def build(ctx, tab, runs_dir, shipped_dir):
         return check_training_settings(kind, budget, epochs, batch_size, lr, train_size,
                                        len(runner.data().x_train), start)
 
-    def on_tab_opened(current_size):
+    def owner_of(key):
+        """Whose runs: this browser's key, checked (or the operator's own, on their machine)."""
+        return page_owner(key, local_operator)
+
+    def on_tab_opened(current_size, key):
         data = runner.data()  # loaded here, once, on first use
         n = len(data.x_train)
         notice = f"⚠️ {data.notice}" if data.notice else f"Training data: full MNIST ({n:,} images)."
         return (gr.update(maximum=n, value=min(current_size or n, n)), notice,
-                gr.update(choices=list_runs(runs_dir)))
+                gr.update(choices=list_runs(runs_dir, owner_of(key))))
 
     def on_start(session, kind, start, budget, epochs, batch_size, lr, train_size):
         return announce(runner, shipped, settings_of(kind, start, budget, epochs, batch_size, lr, train_size),
@@ -446,11 +462,13 @@ def build(ctx, tab, runs_dir, shipped_dir):
         session.use_shipped()
         return session, ctx.summary(session), describe(session.yours)
 
-    def on_save(session, name):
-        return save_in_runs(session, name, runs_dir, shipped_dir), gr.update(choices=list_runs(runs_dir))
+    def on_save(session, name, key):
+        owner = owner_of(key)
+        return (save_in_runs(session, name, runs_dir, shipped_dir, owner=owner),
+                gr.update(choices=list_runs(runs_dir, owner)))
 
-    def on_load(session, choice):
-        session.yours = load_saved(runs_dir, choice, runner.device)
+    def on_load(session, choice, key):
+        session.yours = load_saved(runs_dir, choice, runner.device, owner=owner_of(key))
         gr.Info(f"Loaded {choice} as your model.")
         return your_model_update(session) | {state: session}
 
@@ -465,21 +483,25 @@ def build(ctx, tab, runs_dir, shipped_dir):
         return gr.update(value=ctx.png(picture) if picture else None, visible=picture is not None), text
 
     settings = [kind, start_from, budget, epochs, batch_size, lr, train_size]
-    tab.select(on_tab_opened, train_size, [train_size, data_notice, runs_list], show_progress="minimal", **PRIVATE)
+    # This browser's key for its saved runs: kept, or made on the first visit, before the runs are listed.
+    (tab.select(owner_key_for_page, owner_key, owner_key, **PRIVATE)
+     .then(on_tab_opened, [train_size, owner_key], [train_size, data_notice, runs_list], show_progress="minimal",
+           **PRIVATE))
     kind.change(lambda k: (default_settings(k)["batch_size"], default_settings(k)["lr"]), kind, [batch_size, lr],
                 **PRIVATE)
     budget.change(lambda b: gr.update(visible=BUDGETS[b] is None), budget, epochs, **PRIVATE)
-    # One training at a time per server (the "training" concurrency group); Pause and Stop are never queued
-    # behind it.
+    # One training at a time per server, the others' requests waiting in the runner's line (TRAINING_EVENTS); Pause
+    # and Stop are never queued behind them.
     (start_button.click(on_start, [state, *settings], progress, concurrency_limit=None, **PRIVATE)
-     .success(on_train, [state, *settings], training_view, concurrency_limit=1, concurrency_id="training",
+     .success(on_train, [state, *settings], training_view, **TRAINING_EVENTS,
               show_progress="hidden", **PRIVATE))
     pause_button.click(on_pause, None, pause_button, concurrency_limit=None, **PRIVATE)
     stop_button.click(on_stop, None, None, concurrency_limit=None, **PRIVATE)
     use_button.click(on_use, state, [state, in_use, yours_text], **PRIVATE)
     compare_button.click(on_compare, state, [compared, compared_text], **PRIVATE)
-    save_button.click(on_save, [state, name], [saved, runs_list], **PRIVATE)
-    refresh_button.click(lambda: gr.update(choices=list_runs(runs_dir)), None, runs_list, **PRIVATE)
-    load_button.click(on_load, [state, runs_list], [*your_model, state], **PRIVATE)
+    save_button.click(on_save, [state, name, owner_key], [saved, runs_list], **PRIVATE)
+    refresh_button.click(lambda key: gr.update(choices=list_runs(runs_dir, owner_of(key))), owner_key, runs_list,
+                         **PRIVATE)
+    load_button.click(on_load, [state, runs_list, owner_key], [*your_model, state], **PRIVATE)
     upload.upload(on_upload, [state, upload], [*your_model, state], **PRIVATE)
     reset_button.click(on_back_to_shipped, state, [state, in_use, yours_text], **PRIVATE)

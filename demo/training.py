@@ -5,7 +5,9 @@ shipped models.
 The Train tab's handler starts a job and reads job.snapshot() every half second. Pause holds the worker between two
 steps (the model, the optimizer's state, the curves and the samples stay as they are); Stop ends the run within a
 step and keeps the model trained so far, marked as partial. A job whose page stopped polling (the tab was closed)
-stops by itself after ABANDONED_AFTER_S, paused or not, and frees the slot.
+stops by itself after ABANDONED_AFTER_S, paused or not, and frees the slot; so does a run at the server's ceiling of
+time (MAX_TRAIN_MINUTES). Visitors who want the slot while it is busy wait in a line (TrainingRunner.line_up), one
+place each, and see their place and the time left.
 """
 import copy
 import dataclasses
@@ -37,7 +39,16 @@ MAX_EPOCHS = 50             # a web visitor holds the server's only training slo
 PREVIEW_EVERY_S = 1.0       # the generator's samples are redrawn this often during training
 EVAL_EVERY_S = 6.0          # the test loss (and accuracy) on EVAL_IMAGES test images, this often (of training)
 EVAL_IMAGES = 1000
-ABANDONED_AFTER_S = 30.0    # no one has looked at the job for this long: its page is gone, so stop it
+# A visitor's training is watched by their page or API call: each frame it is sent marks it as seen. gradio stops
+# asking for frames once the client has gone (its event is no longer alive), so a run nobody watches any more stops
+# after this long, and so does a place in the line for the slot.
+ABANDONED_AFTER_S = 15.0
+MAX_TRAIN_MINUTES = 10.0    # a run's ceiling of wall time on a shared server (python -m demo --max-train-minutes)
+MAX_WAITING = 8             # visitors waiting in line for the slot; one more is told to come back later
+# The page's and /train's training events, in one gradio concurrency group: each runs at once (gradio's queue never
+# holds one back), and the runner's line decides who trains: the one training, those waiting in line, and two more
+# being told at once that they have a request already, or that the line is full.
+TRAINING_EVENTS = {"concurrency_id": "training", "concurrency_limit": MAX_WAITING + 3}
 TRAINING_NICE = 10          # the training thread's scheduling priority (Linux): below the requests' (0)
 
 
@@ -135,6 +146,7 @@ class Snapshot:
     final: dict | None          # the test figures on the whole test set, at the end
     error: str | None
     data_source: str | None
+    time_limit_s: float | None  # the server's ceiling of wall time, when the run was stopped by it; else None
 
     @property
     def budget(self):
@@ -149,8 +161,9 @@ class TrainingJob:
     """One training run: its settings, its progress and its model. The worker records what happens through the
     record_* methods and the page reads snapshot(); the job's lock is taken here only."""
 
-    def __init__(self, settings, owner, device, start_model=None):
+    def __init__(self, settings, owner, device, start_model=None, max_seconds=None):
         self.settings, self.owner, self.device = settings, owner, device
+        self.max_seconds = max_seconds      # the server's ceiling of wall time for a run, or None
         self.kind = settings["kind"]
         self.start_model = start_model
         self.run_id = f"{self.kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -163,7 +176,7 @@ class TrainingJob:
         self.losses, self.tests, self.history = [], [], []
         self.preview, self.preview_version, self.confusion = None, 0, None
         self.started = self.last_seen = time.monotonic()
-        self.ended = None
+        self.ended, self.hit_time_limit = None, False
 
     # What the worker records --------------------------------------------------------------------------------------
 
@@ -199,8 +212,9 @@ class TrainingJob:
         with self._lock:
             self.status = "measuring"
 
-    def record_end(self, model, final, stopped):
+    def record_end(self, model, final, stopped, time_limit=False):
         with self._lock:
+            self.hit_time_limit = time_limit
             self.final, self.model = final, model
             self.status = "stopped" if stopped else "done"
 
@@ -222,8 +236,11 @@ class TrainingJob:
     def abandoned(self):
         return time.monotonic() - self.last_seen > ABANDONED_AFTER_S
 
+    def out_of_time(self):
+        return self.max_seconds is not None and time.monotonic() - self.started > self.max_seconds
+
     def should_stop(self):
-        return self.stop_event.is_set() or self.abandoned()
+        return self.stop_event.is_set() or self.abandoned() or self.out_of_time()
 
     def should_pause(self):
         paused = self.pause_event.is_set() and not self.should_stop()
@@ -239,7 +256,10 @@ class TrainingJob:
             return None
         budget = BUDGETS[self.settings["budget"]]
         left = budget - self.train_seconds if budget else self.train_seconds * (1 - self.fraction) / self.fraction
-        return max(0.0, left) * (1 + self.watch_seconds / self.train_seconds)
+        left = max(0.0, left) * (1 + self.watch_seconds / self.train_seconds)
+        if self.max_seconds is not None:
+            left = min(left, max(0.0, self.max_seconds - (time.monotonic() - self.started)))
+        return left
 
     def snapshot(self):
         """A consistent copy of the progress, for the page."""
@@ -253,7 +273,8 @@ class TrainingJob:
                 seconds=now - self.started, losses=list(self.losses), tests=list(self.tests),
                 history=[dict(m) for m in self.history], preview=self.preview,
                 preview_version=self.preview_version, confusion=self.confusion, final=self.final, error=self.error,
-                data_source=self.data_source)
+                data_source=self.data_source,
+                time_limit_s=self.max_seconds if self.status == "stopped" and self.hit_time_limit else None)
 
     def wait(self, timeout):
         return self.done_event.wait(timeout)
@@ -274,14 +295,17 @@ class TrainingRunner:
     """The server's one training slot, the training data (loaded once, on first use, shared by all jobs) and the
     sizes the new models take from the shipped ones (so a trained generator fits the page's sliders)."""
 
-    def __init__(self, device="cpu", templates=None, load_data=None, data_dir=None):
+    def __init__(self, device="cpu", templates=None, load_data=None, data_dir=None,
+                 max_train_minutes=MAX_TRAIN_MINUTES):
         self.device = torch.device(device)
+        self.max_seconds = None if not max_train_minutes else max_train_minutes * 60
         self.templates = templates or {}
         # The demo runs offline: full MNIST if it is on disk (CVAE_DATA_DIR), else the bundled sample.
         self._load_data = load_data or (lambda: load_mnist(data_dir, self.device, download=False))
         self._data, self._data_lock = None, threading.Lock()
         self._slot = threading.Lock()
         self.job = None
+        self._line, self._line_lock = {}, threading.Lock()   # owner -> when last seen, in order of arrival
 
     def data(self):
         with self._data_lock:
@@ -299,7 +323,7 @@ class TrainingRunner:
         if not self._slot.acquire(blocking=False):
             return None
         try:
-            job = TrainingJob(settings, owner, self.device, start_model)
+            job = TrainingJob(settings, owner, self.device, start_model, self.max_seconds)
             self.job = job
             threading.Thread(target=self._run, args=(job,), name=f"train-{job.run_id}", daemon=True).start()
             return job
@@ -315,6 +339,51 @@ class TrainingRunner:
             if job is not None or (deadline is not None and time.monotonic() > deadline):
                 return job
             time.sleep(0.5)
+
+    def line_up(self, settings, owner, start_model=None, show=lambda place, left: (place, left), every=0.5):
+        """Wait in the line for the slot and start `owner`'s job when it is their turn: a generator that yields
+        show(place in line (1: next), seconds left of the running job or None) every `every` s while others go
+        first, and returns the job. One request per visitor: a second one while theirs waits or runs, or one more than
+        MAX_WAITING in line, gets InputError at once. A place whose generator is no longer advanced (its client has
+        gone) is given up after ABANDONED_AFTER_S."""
+        with self._line_lock:
+            self._drop_stale_places()
+            if owner in self._line or self._own_job(owner) is not None:
+                raise InputError("You already have a training running or waiting; stop it, or wait for it to end, "
+                                 "before you start another.")
+            if len(self._line) >= MAX_WAITING:
+                raise InputError(f"{len(self._line)} visitors are already waiting to train; try again in a few "
+                                 "minutes.")
+            self._line[owner] = time.monotonic()
+        try:
+            while True:
+                with self._line_lock:
+                    self._line[owner] = time.monotonic()
+                    self._drop_stale_places()
+                    place = list(self._line).index(owner) + 1
+                if place == 1:
+                    job = self.start(settings, owner, start_model)
+                    if job is not None:
+                        return job
+                yield show(place, self.time_left())
+                time.sleep(every)
+        finally:
+            with self._line_lock:
+                self._line.pop(owner, None)
+
+    def _drop_stale_places(self):
+        now = time.monotonic()
+        for owner, seen in list(self._line.items()):
+            if now - seen > ABANDONED_AFTER_S:
+                del self._line[owner]
+
+    def time_left(self):
+        """Seconds left of the running job (its ETA, within the server's ceiling), or None when not known."""
+        job = self.job
+        if job is None or job.done_event.is_set():
+            return None
+        return job.eta_s() if job.eta_s() is not None else (
+            None if self.max_seconds is None else max(0.0, self.max_seconds - (time.monotonic() - job.started)))
 
     def _own_job(self, owner):
         job = self.job
@@ -376,7 +445,8 @@ class TrainingRunner:
                   seed=0, train_size=s["train_size"], schedule=settings["schedule"], budget_s=BUDGETS[s["budget"]],
                   augment_data=settings["augment"], measure_epochs=False, progress=False, on_step=on_step,
                   on_epoch=job.record_epoch, should_stop=job.should_stop, should_pause=job.should_pause)
-            stopped = job.stop_event.is_set() or job.abandoned()
+            time_limit = job.out_of_time() and not job.stop_event.is_set()
+            stopped = job.stop_event.is_set() or job.abandoned() or time_limit
             job.record_measuring()
             model.eval()
             if job.kind == "generator":
@@ -387,7 +457,7 @@ class TrainingRunner:
                               "test": final, "history": job.history,
                               "training": {**s, "data": data.source, "device": str(self.device), "source": "demo",
                                            "schedule": settings["schedule"]}}
-            job.record_end(model, final, stopped)
+            job.record_end(model, final, stopped, time_limit)
         except Exception as e:  # shown on the page; the server goes on serving, and its log says where
             traceback.print_exc()
             job.record_failure(f"{type(e).__name__}: {e}")

@@ -15,8 +15,7 @@ PAUSE_S = 1.5
 @pytest.fixture
 def wired(served_app):
     config = httpx.get(served_app[0].rstrip("/") + "/config").json()
-    if not any(c["type"] == "browserstate" for c in config["components"]):
-        pytest.skip("the Train tab does not keep the browser's key (gr.BrowserState) yet")
+    assert any(c["type"] == "browserstate" for c in config["components"]), "the Train tab keeps no browser key"
     return served_app[0]
 
 

@@ -138,9 +138,7 @@ def saved_runs(page):
 
 @pytest.fixture
 def pages(served_app):
-    probe = Page(served_app[0])
-    if not probe.sends_key("save", "click"):
-        pytest.skip("the Train tab does not send the browser's key (gr.BrowserState) with its saves yet")
+    assert Page(served_app[0]).sends_key("save", "click"), "the Train tab sends no browser key with its saves"
     return lambda key: Page(served_app[0], key)
 
 

@@ -17,7 +17,8 @@ import torch
 from cvae.weights import WEIGHTS_DIR, load_weights, save_weights, sha256
 from demo import train_tab as t
 from demo.runs import list_runs, load_run, load_upload, run_name, save_run, zip_model
-from demo.training import BUDGETS, START_FROM, check_training_settings, default_settings
+from demo.shared import Session
+from demo.training import BUDGETS, START_FROM, check_training_settings, default_settings, start_model
 
 
 def settings(kind, budget="until N epochs", epochs=1, train_size=512, start=START_FROM[0], **changes):
@@ -164,6 +165,134 @@ def test_a_time_budget_ends_the_run(runner, monkeypatch):
     assert snap.status == "done", snap.error
     assert 3 <= snap.train_seconds <= 3.5 and snap.fraction == 1.0 and snap.eta_s == 0
     assert "3 s of 3 s" in t.progress_text(dataclasses.replace(snap, status="running"))
+
+
+# --- The page's handlers, without a browser -----------------------------------------------------------------------
+
+def test_the_training_view_is_a_reset_then_only_what_changed_then_the_end(runner):
+    job = start_job(runner, settings("classifier", epochs=2, train_size=1024), owner="viewer")
+    frames = list(t.training_frames(job, every=0.2))
+    first, last = frames[0], frames[-1]
+    assert first["views_for"] == "classifier" and first["state"] == "running"
+    assert last["state"] == "done" and "Finished" in last["progress"] and "test accuracy" in last["progress"]
+    assert all(f["state"] in ("running", "paused") for f in frames[1:-1])
+    assert all("progress" in f for f in frames)
+    # The accuracy and the confusion matrix come only with a new test point, and never a sample picture.
+    with_tests = [f for f in frames if "accuracy" in f]
+    assert with_tests and all("confusion" in f for f in with_tests) and not any("samples" in f for f in frames)
+    assert len(with_tests) < len(frames) - 1  # not every frame: only what changed is sent
+    assert list(last["accuracy"].columns) == ["step", "accuracy"] and last["confusion"].size == (374, 374)
+
+
+def test_the_training_view_shows_a_pause_and_a_stop(runner):
+    job = start_job(runner, settings("generator", epochs=20, train_size=4000), owner="viewer")
+    view = t.training_frames(job, every=0.1)
+    assert next(view)["views_for"] == "generator"
+    wait_for(lambda: job.snapshot().global_step >= 2)
+    assert t.pause_or_resume(runner, "someone else") is None and t.pause_or_resume(runner, "viewer") == "Resume"
+    frame = next(f for f in view if f["state"] == "paused" and "Paused" in f["progress"])
+    assert t.pause_or_resume(runner, "viewer") == "Pause"
+    frame = next(f for f in view if f["state"] == "running")
+    assert "Training the generator" in frame["progress"]
+    runner.stop(owner="viewer")
+    frames = list(view)
+    assert frames[-1]["state"] == "done" and "Stopped at" in frames[-1]["progress"]
+    assert any("samples" in f for f in frames)  # the final samples, drawn after the stop
+
+
+def test_the_page_trains_then_the_model_is_the_visitors(runner, models):
+    session = Session()
+    page = t.train_in_page(runner, {"generator": models[0], "classifier": models[1]},
+                           settings("generator", epochs=1, train_size=256), session, "visitor", wait_s=0.1)
+    frames = list(page)
+    assert frames[-1]["yours"] is session.yours is not None and session.yours.kind == "generator"
+    assert not session.uses(session.yours)  # used only when the visitor says so
+    assert "now uses your generator" in t.use_in_session(session, models[0].z_dim)
+    assert session.uses(session.yours) and session.own_model("generator") is session.yours
+
+
+def test_a_visitor_waits_in_line_seeing_their_place_and_the_time_left_and_holds_one_place(runner, models):
+    shipped = {"generator": models[0], "classifier": models[1]}
+    job = start_job(runner, settings("generator", epochs=20, train_size=4000), owner="first")
+    try:
+        wait_for(lambda: job.snapshot().global_step >= 2)
+        second = t.train_in_page(runner, shipped, settings("generator"), Session(), "second", wait_s=0.1)
+        frame = next(second)
+        assert frame["state"] == "waiting" and "you are next" in frame["progress"] and " left" in frame["progress"]
+        third = t.train_in_page(runner, shipped, settings("generator"), Session(), "third", wait_s=0.1)
+        assert "1 visitor is ahead of you" in next(third)["progress"]
+        # One request per visitor: a second one, while theirs waits or runs, is refused at once.
+        for owner in ("second", "first"):
+            with pytest.raises(gr.Error, match="already have a training"):
+                next(t.train_in_page(runner, shipped, settings("generator"), Session(), owner))
+        second.close()  # the second visitor leaves: the third is next
+        assert "you are next" in next(third)["progress"]
+        third.close()
+    finally:
+        runner.stop()
+        wait_done(job)
+
+
+def test_a_full_line_is_refused_at_once(runner, models, monkeypatch):
+    import demo.training as training
+    monkeypatch.setattr(training, "MAX_WAITING", 1)
+    shipped = {"generator": models[0], "classifier": models[1]}
+    job = start_job(runner, settings("generator", epochs=20, train_size=4000), owner="first")
+    try:
+        waiting = t.train_in_page(runner, shipped, settings("generator"), Session(), "second", wait_s=0.1)
+        assert next(waiting)["state"] == "waiting"
+        with pytest.raises(gr.Error, match="already waiting to train"):
+            next(t.train_in_page(runner, shipped, settings("generator"), Session(), "third"))
+        waiting.close()
+    finally:
+        runner.stop()
+        wait_done(job)
+
+
+def test_a_place_whose_page_has_gone_is_given_up(runner, models, monkeypatch):
+    import demo.training as training
+    monkeypatch.setattr(training, "ABANDONED_AFTER_S", 0.3)
+    shipped = {"generator": models[0], "classifier": models[1]}
+    job = start_job(runner, settings("generator", epochs=20, train_size=4000), owner="first")
+    try:
+        gone = t.train_in_page(runner, shipped, settings("generator"), Session(), "gone", wait_s=0.1)
+        next(gone)  # ... and never asked again, as gradio does once the client has left
+        time.sleep(0.5)
+        later = t.train_in_page(runner, shipped, settings("generator"), Session(), "later", wait_s=0.1)
+        assert "you are next" in next(later)["progress"]
+        later.close()
+    finally:
+        runner.stop()
+        wait_done(job)
+
+
+def test_a_run_stops_at_the_servers_ceiling_of_time_and_says_so(models):
+    from cvae.data import load_sample
+    from demo.training import TrainingRunner
+    runner = TrainingRunner("cpu", templates={"generator": models[0]}, load_data=load_sample,
+                            max_train_minutes=3 / 60)
+    job = start_job(runner, settings("generator", epochs=50, train_size=4000))
+    snap = wait_done(job, timeout=60)
+    assert snap.status == "stopped" and snap.time_limit_s == 3 and job.model.metadata["progress"]["partial"]
+    assert snap.seconds < 15
+    assert "the server's limit is 3 s a run" in t.progress_text(snap)
+
+
+def test_start_from_your_model_is_decided_once_for_the_page_and_the_api(runner, models):
+    shipped = {"generator": models[0], "classifier": models[1]}
+    mine = settings("classifier", start="yours")
+    with pytest.raises(gr.Error, match="no classifier of its own") as page:
+        t.announce(runner, shipped, mine, Session())
+    with pytest.raises(gr.Error) as api:
+        start_model("yours", "classifier", shipped, Session())
+    assert page.value.message == api.value.message
+    session = Session()
+    session.yours = models[1]
+    assert start_model("yours", "classifier", shipped, session) is models[1]
+    assert start_model("shipped", "classifier", shipped, session) is models[1] is shipped["classifier"]
+    assert start_model("fresh", "classifier", shipped, session) is None
+    # The page's labels name the same choices, for /train callers that send them.
+    assert check_training_settings("generator", "1 min", 1, 128, 1e-3, 512, 4000, "your model")["start"] == "yours"
 
 
 # --- The visitor's model as files --------------------------------------------------------------------------------

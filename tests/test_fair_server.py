@@ -1,0 +1,165 @@
+"""One visitor can't take the server from the others: the training slot, the line for it and the queue, tried as a
+careless or hostile visitor would, with raw gradio HTTP calls (queue/join and its event stream) from several
+sessions against the app served in this process."""
+import json
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from demo import training
+
+LONG_RUN = ["generator", "until N epochs", 50, 16, 1e-3, 4000, None]   # far longer than any test waits
+
+
+def dependency(url, **match):
+    config = httpx.get(f"{url}/config").json()
+    return next(d["id"] for d in config["dependencies"] if all(d.get(k) == v for k, v in match.items()))
+
+
+def join(http, url, fn_index, session, data):
+    r = http.post(f"{url}/gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session,
+                                                        "event_data": None, "trigger_id": None})
+    assert r.status_code == 200, r.text
+    return r.json()["event_id"]
+
+
+def messages(http, url, session):
+    """The session's event stream, message by message (dicts), until the caller stops reading or closes it."""
+    with http.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                yield json.loads(line[5:])
+
+
+def completion(stream, event_id, timeout=30):
+    """The process_completed message of one event, read from its session's stream (one stream per session)."""
+    deadline = time.monotonic() + timeout
+    for message in stream:
+        if message.get("msg") == "process_completed" and message.get("event_id") == event_id:
+            return message
+        assert time.monotonic() < deadline, "no answer in time"
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+    return timeout - (deadline - time.monotonic())
+
+
+def start_long_run(http, url, runner, session):
+    """A long /train from `session`, read until it trains; returns its open event stream (closing it leaves)."""
+    train = dependency(url, api_name="train")
+    previous = runner.job
+    join(http, url, train, session, [None, *LONG_RUN])
+    stream = messages(http, url, session)
+    for message in stream:  # the frames of a training come every half second
+        if message.get("msg") == "process_generating" and runner.job is not previous:
+            break
+    wait_until(lambda: runner.job is not previous and runner.job.snapshot().global_step >= 2, 30,
+               "the long training did not start")
+    return stream
+
+
+def stop_everything(runner):
+    runner.stop()
+    wait_until(lambda: not runner.busy, 30, "the training did not stop")
+
+
+@pytest.mark.parametrize("caller", ["api", "page"])
+def test_a_training_whose_caller_has_gone_frees_the_slot_within_30_s(served_app, runner, caller):
+    url = served_app[0].rstrip("/")
+    session = uuid.uuid4().hex
+    with httpx.Client(timeout=30) as http:
+        if caller == "api":
+            stream = start_long_run(http, url, runner, session)
+        else:  # the page's own Start event (no api_name; callable by its fn_index, as a hostile visitor would)
+            page_train = dependency(url, api_name="on_train")  # gradio names a private event after its function
+            previous = runner.job
+            join(http, url, page_train, session, [None, "generator", "fresh", *LONG_RUN[1:-1]])
+            stream = messages(http, url, session)
+            for message in stream:
+                if message.get("msg") == "process_generating" and runner.job is not previous:
+                    break
+        job = runner.job
+        assert runner.busy and job.owner == session
+        stream.close()  # the visitor closes the tab, or the API client disconnects
+        took = wait_until(lambda: not runner.busy, 30, "the slot was still held 30 s after the client left")
+    print(f"{caller}: slot free {took:.1f} s after the client left")
+    assert job.snapshot().status == "stopped"
+
+
+def test_a_visitor_holds_one_training_request_and_a_second_is_refused_at_once(served_app, runner):
+    url = served_app[0].rstrip("/")
+    train = dependency(url, api_name="train")
+    holder = uuid.uuid4().hex
+    with httpx.Client(timeout=30) as http:
+        stream = start_long_run(http, url, runner, holder)
+        try:
+            asked = time.monotonic()
+            event = join(http, url, train, holder, [None, "classifier", "until N epochs", 1, 16, 1e-3, 16, None])
+            answer = completion(stream, event)
+            took = time.monotonic() - asked
+            assert answer["success"] is False and "already have a training" in answer["output"]["error"], answer
+            assert took < 5, took
+        finally:
+            stream.close()
+            stop_everything(runner)
+
+
+def test_a_flood_of_trainings_from_one_visitor_is_refused_and_others_are_served(served_app, runner):
+    url = served_app[0].rstrip("/")
+    train = dependency(url, api_name="train")
+    holder, flooder = uuid.uuid4().hex, uuid.uuid4().hex
+    flood = 70  # more than the queue holds (QUEUE_SETTINGS["max_size"])
+    with httpx.Client(timeout=30) as http:
+        holding = start_long_run(http, url, runner, holder)
+        try:
+            events = [join(http, url, train, flooder, [None, "classifier", "until N epochs", 1, 16, 1e-3, 16, None])
+                      for _ in range(flood)]
+            # Meanwhile another visitor's requests are served as usual.
+            visitor = Client(url, verbose=False, ssl_verify=False)
+            started = time.monotonic()
+            with ThreadPoolExecutor(1) as pool:
+                grid = pool.submit(visitor.predict, 3, 0, 16, api_name="/grid")
+                answers, waiting = {}, None
+                deadline = time.monotonic() + 60
+                for message in messages(http, url, flooder):
+                    if message.get("msg") == "process_completed":
+                        answers[message["event_id"]] = message
+                    if message.get("msg") == "process_generating" and waiting is None:
+                        waiting = message  # the flood's first request: waiting in line, its place shown
+                    if len(answers) == flood - 1:
+                        break
+                    assert time.monotonic() < deadline, f"{len(answers)} of the flood answered"
+                assert grid.result(timeout=30)
+                print(f"/grid during the flood: {time.monotonic() - started:.2f} s")
+            refused = [m for m in answers.values() if "already have a training" in (m["output"] or {}).get("error", "")]
+            assert len(refused) == flood - 1 and set(answers) < set(events)
+            assert waiting["output"]["data"][0] == {"status": "waiting", "place": 1,
+                                                    "seconds_left": waiting["output"]["data"][0]["seconds_left"]}
+        finally:
+            holding.close()
+            stop_everything(runner)
+    time.sleep(1)
+    assert runner.job.owner == holder or not runner.busy  # the flood's waiting request left with its stream
+
+
+def test_a_list_as_the_model_gets_a_clear_message(served_app):
+    from gradio_client.exceptions import AppError
+    with pytest.raises(AppError, match="The model must be one of"):
+        Client(served_app[0], verbose=False).predict(model=["generator"], api_name="/train")
+
+
+def test_the_ceiling_of_a_run_is_a_flag_of_the_server(monkeypatch):
+    from demo.__main__ import parse_args
+    monkeypatch.delenv("CVAE_MAX_TRAIN_MINUTES", raising=False)
+    assert parse_args([]).max_train_minutes == training.MAX_TRAIN_MINUTES
+    assert parse_args(["--max-train-minutes", "2.5"]).max_train_minutes == 2.5
+    monkeypatch.setenv("CVAE_MAX_TRAIN_MINUTES", "0")
+    assert parse_args([]).max_train_minutes == 0
