@@ -31,6 +31,7 @@ a time on this server; other visitors keep using the shipped models."""
 MAX_PLOT_POINTS = 400
 CURVE_COLOURS = {"train": "#4f46e5", "test": "#f97316"}
 WAITING_MESSAGE = "Waiting for another visitor's training to finish…"
+LEFT_THE_LINE = "You left the line: nothing was trained."
 COMPARE_SEED, COMPARE_ROWS = 0, 3
 
 
@@ -231,6 +232,9 @@ def train_in_page(runner, shipped, settings, session, owner, wait_s=0.5):
     job = yield from runner.line_up(settings, owner, init, every=wait_s,
                                     show=lambda place, left: {"progress": waiting_text(place, left),
                                                               "state": "waiting"})
+    if job is None:  # the visitor pressed Stop while waiting
+        yield {"progress": LEFT_THE_LINE, "state": "done"}
+        return
     try:
         for frame in training_frames(job):
             if frame["state"] == "done" and job.model is not None:
@@ -308,7 +312,7 @@ def compare(shipped, session):
 
 
 BUTTONS = {  # a training's state -> (Start, Pause, Stop) interactive, and Pause's label
-    "waiting": (False, False, False, None),
+    "waiting": (False, False, True, None),    # Stop leaves the line
     "running": (False, True, True, "Pause"),
     "paused": (False, True, True, "Resume"),
     "done": (True, False, False, "Pause"),

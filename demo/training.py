@@ -306,6 +306,7 @@ class TrainingRunner:
         self._slot = threading.Lock()
         self.job = None
         self._line, self._line_lock = {}, threading.Lock()   # owner -> when last seen, in order of arrival
+        self._leaving = set()                                # owners who asked to leave the line
 
     def data(self):
         with self._data_lock:
@@ -343,9 +344,9 @@ class TrainingRunner:
     def line_up(self, settings, owner, start_model=None, show=lambda place, left: (place, left), every=0.5):
         """Wait in the line for the slot and start `owner`'s job when it is their turn: a generator that yields
         show(place in line (1: next), seconds left of the running job or None) every `every` s while others go
-        first, and returns the job. One request per visitor: a second one while theirs waits or runs, or one more than
-        MAX_WAITING in line, gets InputError at once. A place whose generator is no longer advanced (its client has
-        gone) is given up after ABANDONED_AFTER_S."""
+        first, and returns the job, or None when the visitor left the line (stop). One request per visitor: a
+        second one while theirs waits or runs, or one more than MAX_WAITING in line, gets InputError at once. A
+        place whose generator is no longer advanced (its client has gone) is given up after ABANDONED_AFTER_S."""
         with self._line_lock:
             self._drop_stale_places()
             if owner in self._line or self._own_job(owner) is not None:
@@ -358,6 +359,8 @@ class TrainingRunner:
         try:
             while True:
                 with self._line_lock:
+                    if owner in self._leaving:
+                        return None
                     self._line[owner] = time.monotonic()
                     self._drop_stale_places()
                     place = list(self._line).index(owner) + 1
@@ -370,6 +373,7 @@ class TrainingRunner:
         finally:
             with self._line_lock:
                 self._line.pop(owner, None)
+                self._leaving.discard(owner)
 
     def _drop_stale_places(self):
         now = time.monotonic()
@@ -392,7 +396,11 @@ class TrainingRunner:
         return job
 
     def stop(self, owner=None):
-        """Stop the running job if `owner` started it; True when there was one to stop."""
+        """Stop the running job if `owner` started it, or take `owner` out of the line; True when there was one."""
+        with self._line_lock:
+            if owner is not None and owner in self._line:
+                self._leaving.add(owner)
+                return True
         job = self._own_job(owner)
         if job is not None:
             job.stop_event.set()

@@ -227,7 +227,9 @@ def test_a_visitor_waits_in_line_seeing_their_place_and_the_time_left_and_holds_
                 next(t.train_in_page(runner, shipped, settings("generator"), Session(), owner))
         second.close()  # the second visitor leaves: the third is next
         assert "you are next" in next(third)["progress"]
-        third.close()
+        assert runner.stop(owner="third")  # Stop while waiting: out of the line, nothing trained
+        assert list(third) == [{"progress": t.LEFT_THE_LINE, "state": "done"}] and job.owner == "first"
+        assert not job.done_event.is_set()  # the running job went on
     finally:
         runner.stop()
         wait_done(job)
