@@ -71,7 +71,8 @@ def slider_data(inputs, rng):
 
 def costliest_drawing(seq):
     """The costliest drawing the pad's limits allow (demo/draw_tab.py): the smallest pad, the widest brush, every
-    stroke and point, ink up to the cap; as tests/test_drawing_limits.py makes it."""
+    stroke and point, ink up to the cap; as tests/test_drawing_limits.py makes it. (Made by the job, which has
+    the app's modules loaded, and handed to this process in a file: --costly-drawing.)"""
     from demo import draw_tab
     size, strokes, points = draw_tab.PAD_SIDES[0], draw_tab.MAX_STROKES, draw_tab.MAX_POINTS // draw_tab.MAX_STROKES
     step = draw_tab.MAX_INK * size / draw_tab.RENDER_SIZE * 0.95 / (strokes * points)
@@ -143,9 +144,8 @@ def visitor(url, index, sliders, drawing, clock, record, start):
             record.add(kind, time.perf_counter() - t)
 
 
-def costly_drawer(url, drawing, clock, record, start):
+def costly_drawer(url, drawing, body, clock, record, start):
     session = uuid.uuid4().hex[:10]
-    body = costliest_drawing(1)
     with httpx.Client(timeout=TIMEOUT_S) as http:
         start.wait()
         end = clock.end
@@ -238,13 +238,16 @@ def main(argv=None):
     parser.add_argument("--visitors", type=int, required=True)
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--abuser", choices=["none", "costly-drawing", "train-flood"], default="none")
+    parser.add_argument("--costly-drawing", help="a JSON file: the drawing the costly-drawing abuser sends")
     args = parser.parse_args(argv)
     url = args.url.rstrip("/")
     sliders, drawing, train, grid = page_events(url)
     record, counts, clock = Record(), {}, Clock()
     workers = [(visitor, (url, i, sliders, drawing)) for i in range(args.visitors)]
     if args.abuser == "costly-drawing":
-        workers += [(costly_drawer, (url, drawing))] * ABUSER_IN_FLIGHT
+        with open(args.costly_drawing) as f:
+            body = json.load(f)
+        workers += [(costly_drawer, (url, drawing, body))] * ABUSER_IN_FLIGHT
     elif args.abuser == "train-flood":
         workers += [(grid_asker, (url, grid)), (train_flooder, (url, train))]
     def go():  # every thread has its connection (and the abuser its drawing): the clock starts now

@@ -13,6 +13,7 @@ queue, once a second) was still answered. The load client shares the machine's c
 import json
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -39,7 +40,13 @@ def run_phase(app, visitors, seconds, abuser):
     """The visitor client's JSON for one phase (see benchmarks/visitor_client.py)."""
     command = [sys.executable, "-m", "benchmarks.visitor_client", app.url, "--visitors", str(visitors),
                "--seconds", str(seconds), "--abuser", abuser]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as drawing:
+        if abuser == "costly-drawing":
+            from .visitor_client import costliest_drawing
+            json.dump(costliest_drawing(1), drawing)
+            drawing.flush()
+            command += ["--costly-drawing", drawing.name]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120)
     if done.returncode != 0:
         raise RuntimeError(f"the visitor client failed: {' '.join(done.stderr.split())[-400:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
