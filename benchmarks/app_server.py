@@ -220,6 +220,14 @@ class Requests:
     def raw_noop(self, raw):
         return raw.call("/session_models")
 
+    # Model 1's second opinion on the same sketch (demo/draw_tab.py): ten digits x K z samples in one forward.
+    def second_opinion(self, client):
+        from gradio_client import handle_file
+        return client.predict(handle_file(self.sketch), api_name="/second_opinion")
+
+    def raw_second_opinion(self, raw):
+        return raw.call("/second_opinion", raw.upload(self.sketch))
+
     # The Generate tab's latent-space views, called by name as the page sends them (demo/explore.py): a click on
     # the map (answered with the sliders and the picture), the map and the traversal chart redrawn.
     def z_values(self):

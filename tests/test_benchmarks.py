@@ -130,6 +130,7 @@ REPORTED = ["pixyz_vs_torch_step_ratio", "pixyz_step_ms", "torch_step_ms", "mlp_
             "map_click_p95_ms_http", "map_p95_ms_http", "traversal_p95_ms_http", "slider_p95_ms_browser",
             "slider_median_ms_browser", "sketch_answer_p95_ms_http", "sketch_answer_p95_ms_browser",
             "sketch_answer_median_ms_browser", "first_picture_ms_browser", "first_picture_p95_ms_browser"]
+REPORTED += ["second_opinion_p95_ms_http"]  # model 1's second opinion over HTTP (benchmarks/latency.py)
 
 REPORTED += [f"visitors{n}_{figure}" for n in (10, 40)  # many visitors at once (benchmarks/visitors.py)
              for figure in ("slider_p50_ms", "slider_p95_ms", "drawing_p95_ms", "errors", "answers_per_s")]
