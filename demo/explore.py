@@ -41,6 +41,11 @@ DIGIT_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
                  "#bcbd22", "#17becf"]
 HERE = "you are here"
 HERE_RING, HERE_RADIUS = 8, 0.1
+# Magenta: at least 3.8:1 against both the light page (white) and the dark one (#0b0f19), as marks need 3:1, and
+# none of the digits' colours.
+HERE_COLOUR = "#e600e6"
+# The traversal chart's frame, dark in both themes (its digits are white on black): light labels at 11.9:1.
+CHART_BACKGROUND, CHART_TEXT = "#1f2937", "#e5e7eb"
 FONT = ImageFont.load_default(size=14)
 
 HELP = """### Explore the latent space
@@ -48,7 +53,7 @@ In a conditional VAE, **z is the style and y is the digit**: the same z written 
 width and stroke. **Click the map** to move two sliders at once; the **chart** shows what every slider does
 (each row one z dimension from −3 to +3, the others as they are; the orange box is where you are). Put a **real
 digit** into z, then change the digit above: the same hand writes another digit."""
-SCATTER_HELP = ("Each point is a digit's style (the mean of q(z|x,y)), coloured by its digit; the black ring is "
+SCATTER_HELP = ("Each point is a digit's style (the mean of q(z|x,y)), coloured by its digit; the magenta ring is "
                 "you. The colours overlap: the digit is in y, not in z.")
 
 
@@ -211,15 +216,15 @@ def traversal_chart(generator, digit, z, steps=TRAVERSAL_STEPS):
     images = generator.draw(grid, [digit] * (n * steps)).cpu()
     mosaic = images.view(n, steps, 28, 28).permute(0, 2, 1, 3).reshape(n * 28, steps * 28)
     cells = h.enlarge(mosaic, (steps * CELL, n * CELL)).convert("RGB")
-    chart = Image.new("RGB", (LABEL_WIDTH + cells.width, HEADER_HEIGHT + cells.height), "white")
+    chart = Image.new("RGB", (LABEL_WIDTH + cells.width, HEADER_HEIGHT + cells.height), CHART_BACKGROUND)
     chart.paste(cells, (LABEL_WIDTH, HEADER_HEIGHT))
     draw = ImageDraw.Draw(chart)
     for s, v in enumerate(values.tolist()):
-        draw.text((LABEL_WIDTH + (s + 0.5) * CELL, HEADER_HEIGHT / 2), f"{v:+g}" if v else "0", fill="black",
+        draw.text((LABEL_WIDTH + (s + 0.5) * CELL, HEADER_HEIGHT / 2), f"{v:+g}" if v else "0", fill=CHART_TEXT,
                   font=FONT, anchor="mm")
     for d in range(n):
         top = HEADER_HEIGHT + d * CELL
-        draw.text((LABEL_WIDTH / 2, top + CELL / 2), f"z{d + 1}", fill="black", font=FONT, anchor="mm")
+        draw.text((LABEL_WIDTH / 2, top + CELL / 2), f"z{d + 1}", fill=CHART_TEXT, font=FONT, anchor="mm")
         left = LABEL_WIDTH + nearest_step(z[0, d], values) * CELL
         draw.rectangle([left, top, left + CELL - 1, top + CELL - 1], outline=MARK, width=2)
     return chart
@@ -297,6 +302,16 @@ def scatter_frame(means, labels, z, dim_x, dim_y):
         "digit": [str(int(d)) for d in labels[order]] + [HERE] * (1 + HERE_RING)})
 
 
+def legend_html():
+    """The scatter plot's legend, as the page's own text: it wraps on a narrow screen (the plot's own legend is one
+    line, cut at the plot's edge on a phone) and takes the theme's text colour."""
+    marks = [(str(d), colour, "●") for d, colour in enumerate(DIGIT_COLOURS)] + [(HERE, HERE_COLOUR, "◎")]
+    return ('<div class="scatter-legend" role="list" aria-label="Legend">' + " ".join(
+        f'<span role="listitem" style="white-space: nowrap; margin-right: 0.6em">'
+        f'<span style="color: {colour}; font-size: 1.2em" aria-hidden="true">{mark}</span> {name}</span>'
+        for name, colour, mark in marks) + "</div>")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Links
 
@@ -333,6 +348,24 @@ COPY_LINK_JS = """(digit, ...z) => {
     else setTimeout(fallback, 0);
     return link;
 }"""
+
+
+# In the page: arrow keys (and Page Up/Down, Home, End) move a slider without the pointerup that gradio's release
+# event waits for, and the views follow a slider's release. So once a slider's keys rest for KEYS_REST_MS, the
+# slider is released as a pointer would: one redraw of the views per pause, not one per key (a held key repeats ~30
+# times a second and sends one keyup, at its end). The picture follows every key as it follows a drag.
+KEYS_REST_MS = 300
+KEYS_FOLLOW_JS = """
+const MOVES = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"];
+let resting = null;
+document.addEventListener("keyup", (e) => {
+  const slider = e.target;
+  if (!(slider instanceof HTMLInputElement) || slider.type !== "range" || !MOVES.includes(e.key)) return;
+  if (!/^z[0-9]+$/.test(slider.closest(".block")?.id || "")) return;
+  clearTimeout(resting);
+  resting = setTimeout(() => slider.dispatchEvent(new PointerEvent("pointerup", { bubbles: true })), %d);
+});
+""" % KEYS_REST_MS
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -424,10 +457,11 @@ def build(ctx, page, digit, sliders, pictures, redraw):
                 drawing_button = gr.Button("Use my drawing", elem_id="my-drawing")
             with gr.Row():
                 real_image = gr.Image(None, type="filepath", interactive=False, label="The real digit", height=220,
-                                      buttons=["download"], elem_id="real-image", elem_classes="pixelated")
+                                      buttons=["download"], elem_id="real-image",
+                                      elem_classes=["pixelated", "label-above"])
                 reconstructed = gr.Image(None, type="filepath", interactive=False, label="Model 1's reconstruction",
                                          height=220, buttons=["download"], elem_id="reconstruction",
-                                         elem_classes="pixelated")
+                                         elem_classes=["pixelated", "label-above"])
             real_note = gr.Markdown("Load a real digit, or the one you drew on the Draw tab, to see its style in z.",
                                     elem_id="real-note")
         with gr.Column():
@@ -436,14 +470,16 @@ def build(ctx, page, digit, sliders, pictures, redraw):
             scatter = gr.ScatterPlot(first_scatter["points"], x="x", y="y", color="digit",
                                      x_title=first_scatter["x_title"], y_title=first_scatter["y_title"],
                                      x_lim=[-Z - 0.5, Z + 0.5], y_lim=[-Z - 0.5, Z + 0.5],
-                                     color_map={**dict(zip(map(str, range(10)), DIGIT_COLOURS)), HERE: "#000000"},
+                                     color_map={**dict(zip(map(str, range(10)), DIGIT_COLOURS)), HERE: HERE_COLOUR},
                                      label="Where digits live", show_label=False, height=400,
-                                     elem_id="where-digits-live")
+                                     colors_in_legend=[], elem_id="where-digits-live")
+            gr.HTML(legend_html(), elem_id="scatter-legend", container=False)
             overlap_note = gr.Markdown(first_scatter["overlap"], elem_id="overlap")
     with gr.Row(equal_height=True):
         link = gr.Textbox(label="Link to this picture", placeholder="press Copy link", interactive=False,
                           elem_id="share-link", scale=4)
         copy_button = gr.Button("Copy link", elem_id="copy-link", scale=1)
+    gr.HTML("", js_on_load=KEYS_FOLLOW_JS, container=False, elem_id="keys-follow")  # nothing shown
 
     # Binding: each event's handler gets the visitor's models and the page's values, and its answer goes to the
     # components by name.
@@ -454,8 +490,8 @@ def build(ctx, page, digit, sliders, pictures, redraw):
         """The sliders set to z, and the pictures redrawn for digit d."""
         return dict(zip(sliders, z)) | dict(zip(pictures, redraw(session, d, *z)))
 
-    def show_real(session, view):
-        return ({digit: view["digit"], real_image: ctx.png(view["real"]),
+    def show_real(session, view, label="The real digit"):
+        return ({digit: view["digit"], real_image: gr.update(value=ctx.png(view["real"]), label=label),
                  reconstructed: ctx.png(view["reconstruction"]), real_note: view["note"]}
                 | set_z(session, view["digit"], view["z"]))
 
@@ -484,7 +520,7 @@ def build(ctx, page, digit, sliders, pictures, redraw):
     @inference
     def use_drawing(session):
         return show_real(session, drawing_view(model(session), ctx.model_of(session, "classifier"),
-                                               session.last_drawing))
+                                               session.last_drawing), label="Your drawing")
 
     @inference
     def open_link(session, d, dim_x, dim_y, request: gr.Request):

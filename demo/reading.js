@@ -4,9 +4,18 @@
 // hides it, so the page never shows an answer about an older drawing than the one on the pad.
 let expected = "0";
 
+// The answer's digit is also shown under the pad, beside its buttons (.pad-answer): in view where the finger is,
+// on a phone too, where the full answer sits below the pad.
 function check() {
   const answer = element.querySelector("[data-about]");
-  element.classList.toggle("stale", answer !== null && answer.dataset.about !== expected);
+  const stale = answer !== null && answer.dataset.about !== expected;
+  element.classList.toggle("stale", stale);
+  const badge = document.querySelector("#sketch .pad-answer"), digit = element.querySelector("#answer");
+  if (!badge) return;
+  if (stale) badge.textContent = "reading…";
+  else if (digit) badge.innerHTML = `Model 2: <b id="pad-answer-digit">${digit.textContent}</b>` +
+    (element.querySelector("#guess") ? " (a guess)" : "");
+  else badge.textContent = "";
 }
 
 document.addEventListener("cvae-drawing", (e) => {

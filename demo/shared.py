@@ -72,6 +72,7 @@ class Shared:
         self.files = PictureStore()
         self.png = self.files.save
         self.session = None
+        self._model_change_listeners = []
 
     @property
     def generator(self):
@@ -91,6 +92,25 @@ class Shared:
             parts.append(f"**{kind}**: " + ("shipped" if model is self.shipped[kind]
                                              else f"your run `{model_id(model)}`"))
         return "This session uses " + " · ".join(parts)
+
+    def models_line(self, session, *kinds):
+        """Which models a tab runs on, in words: 'Model 1 (generator): shipped' or '… your run `ID`'."""
+        parts = []
+        for kind in kinds:
+            model = self.model_of(session, kind)
+            name = "Model 1 (generator)" if kind == "generator" else "Model 2 (classifier)"
+            parts.append(f"**{name}**: " + ("the shipped one" if model is self.shipped[kind]
+                                            else f"**your** run `{model_id(model)}`"))
+        return "Runs on " + " · ".join(parts)
+
+    def on_model_change(self, listener):
+        """A tab's `listener(event)` chains, after an event that changes the session's models (the Train tab's
+        Use buttons), what redraws its views with the models now in use."""
+        self._model_change_listeners.append(listener)
+
+    def models_changed(self, event):
+        for listener in self._model_change_listeners:
+            listener(event)
 
 
 # Event settings the tabs share. Numbers, sliders and choices reach the handlers as sent: the handlers check every

@@ -34,8 +34,14 @@ function changed() {
   canvas.dataset.seq = seq;  // for the page's tests: which drawing the pad holds
   document.dispatchEvent(new CustomEvent("cvae-drawing", { detail: String(seq) }));
   props.value = { seq, size: [canvas.width, canvas.height], brush: BRUSH, strokes: strokes.map((s) => s.slice()) };
-  element.querySelector(".pad-undo").disabled = strokes.length === 0;
-  element.querySelector(".pad-redo").disabled = undone.length === 0;
+  const undoButton = element.querySelector(".pad-undo"), redoButton = element.querySelector(".pad-redo");
+  const focused = document.activeElement;
+  undoButton.disabled = strokes.length === 0;
+  redoButton.disabled = undone.length === 0;
+  // A button that has just become disabled loses the focus to the page: a keyboard visitor keeps their place on the
+  // other one of the pair when it can be pressed, else on the pad.
+  if (focused === undoButton && undoButton.disabled) (redoButton.disabled ? canvas : redoButton).focus();
+  if (focused === redoButton && redoButton.disabled) (undoButton.disabled ? canvas : undoButton).focus();
 }
 
 function point(e) {
@@ -103,7 +109,11 @@ function clear() {
 
 element.querySelector(".pad-undo").addEventListener("click", undo);
 element.querySelector(".pad-redo").addEventListener("click", redo);
-element.querySelector(".pad-clear").addEventListener("click", clear);
+// The page's one Clear: the pad, and the upload box (an upload replaces the drawing; clearing clears either).
+element.querySelector(".pad-clear").addEventListener("click", () => {
+  clear();
+  document.querySelector('#upload button[aria-label="Clear"]')?.click();
+});
 canvas.addEventListener("keydown", (e) => {
   if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "z" && e.key.toLowerCase() !== "y") return;
   e.preventDefault();
