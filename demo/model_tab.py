@@ -3,10 +3,10 @@ uses (`prob_text`, `loss_text`), the code that defines them read from cvae/model
 counts, the write-up's figures (results/reproduce/, `python -m cvae reproduce`) beside the same figures made by the
 model in use, and model 2 as a predictor: p(y|x,z) for several z drawn from the prior.
 
-Nothing here is computed when the page is built: the tab fills itself when it is opened (its select event), so that
-it always shows what the session uses (the shipped models, or the visitor's own after "Use in this session" on the
-Train tab), and the page's start does not wait for it. The figures are computed once per model and kept while the
-model lives.
+None of it is in the page that loads: the tab lays itself out when it is opened (gr.render on its select event), so
+that it always shows what the session uses (the shipped models, or the visitor's own after "Use in this session" on
+the Train tab), and the page's start carries none of it (laid out with the page, its empty components cost the page
+~0.2 s of script on a busy machine). The figures are computed once per model and kept while the model lives.
 """
 import html
 import inspect
@@ -577,11 +577,8 @@ def describe(ctx, session):
 
 
 def build(ctx, tab):
-    """Lay out the tab inside `tab` (the gr.Tab, whose select event fills it) and wire its events."""
-    @inference
-    def opened(session, kept=None):
-        return (*describe(ctx, session), predict(ctx, session, last_drawing_of(session, kept), "drawing"))
-
+    """Lay out the tab inside `tab` (the gr.Tab): its content is laid out when the tab is opened (gr.render on the
+    tab's select event), with what the session uses at that moment, so that the page's start carries none of it."""
     @inference
     def read_drawing(session, kept=None):
         return predict(ctx, session, last_drawing_of(session, kept), "drawing")
@@ -595,38 +592,41 @@ def build(ctx, tab):
         return predict(ctx, session, None, "z matters")
 
     gr.Markdown(HELP)
-    about = gr.Markdown("*Loading…*", elem_id="model-about")
-    shown = [about]
-    for kind, title in MODELS:
-        gr.Markdown(f"### {title}")
-        for part in PARTS:
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=2, min_width=300):
-                    shown.append(gr.Markdown("", latex_delimiters=LATEX, elem_classes=["formula"],
-                                             elem_id=f"formula-{kind}-{part}"))
-                with gr.Column(scale=3, min_width=300):
-                    # A Markdown block, not gr.Code: the page then loads no code editor (~130 KB) at its start.
-                    shown.append(gr.Markdown("", latex_delimiters=[], max_height=400, buttons=["copy"],
-                                             elem_classes=["code"], elem_id=f"code-{kind}-{part}"))
-    gr.Markdown("### The networks")
-    with gr.Row(equal_height=False):
-        for kind, _ in MODELS:
-            with gr.Column(min_width=360):
-                shown.append(gr.Markdown("", elem_id=f"networks-{kind}"))
-    gr.Markdown("### The write-up's figures beside the model in use's")
-    shown.append(gr.HTML("", css_template=FIGURES_CSS, apply_default_css=False, elem_id="model-figures"))
-    gr.Markdown("### Model 2 as a predictor\nA generative model can predict: p(y|x,z) for one picture and several "
-                "z drawn from the prior shows how much the answer moves with the style z.")
-    with gr.Row():
-        drawing_button = gr.Button("My last drawing", elem_id="predict-drawing")
-        test_button = gr.Button("A random test digit", elem_id="predict-test")
-        hard_button = gr.Button("A test digit where z matters", elem_id="predict-hard")
-    predictor = gr.HTML("", css_template=PREDICTOR_CSS, apply_default_css=False, elem_id="predictor")
-
     # The visitor's last drawing: in their session, or in a gr.State of its own where the page keeps it so.
     kept = getattr(ctx, "last_drawing", None)
     visitor = [ctx.session] + ([kept] if kept is not None else [])
-    tab.select(opened, visitor, [*shown, predictor], show_progress="minimal", **PRIVATE)
-    drawing_button.click(read_drawing, visitor, predictor, show_progress="minimal", **PRIVATE)
-    test_button.click(read_test_digit, ctx.session, predictor, show_progress="minimal", **PRIVATE)
-    hard_button.click(read_hard_digit, ctx.session, predictor, show_progress="minimal", **PRIVATE)
+
+    @gr.render(inputs=visitor, triggers=[tab.select], show_progress="minimal")
+    def content(session, kept=None):
+        with torch.inference_mode():
+            shown = iter(describe(ctx, session))
+            answer = predict(ctx, session, last_drawing_of(session, kept), "drawing")
+        gr.Markdown(next(shown), elem_id="model-about")
+        for kind, title in MODELS:
+            gr.Markdown(f"### {title}")
+            for part in PARTS:
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2, min_width=300):
+                        gr.Markdown(next(shown), latex_delimiters=LATEX, elem_classes=["formula"],
+                                    elem_id=f"formula-{kind}-{part}")
+                    with gr.Column(scale=3, min_width=300):
+                        # A Markdown block, not gr.Code: no code editor (~130 KB) to load.
+                        gr.Markdown(next(shown), latex_delimiters=[], max_height=400, buttons=["copy"],
+                                    elem_classes=["code"], elem_id=f"code-{kind}-{part}")
+        gr.Markdown("### The networks")
+        with gr.Row(equal_height=False):
+            for kind, _ in MODELS:
+                with gr.Column(min_width=360):
+                    gr.Markdown(next(shown), elem_id=f"networks-{kind}")
+        gr.Markdown("### The write-up's figures beside the model in use's")
+        gr.HTML(next(shown), css_template=FIGURES_CSS, apply_default_css=False, elem_id="model-figures")
+        gr.Markdown("### Model 2 as a predictor\nA generative model can predict: p(y|x,z) for one picture and "
+                    "several z drawn from the prior shows how much the answer moves with the style z.")
+        with gr.Row():
+            drawing_button = gr.Button("My last drawing", elem_id="predict-drawing")
+            test_button = gr.Button("A random test digit", elem_id="predict-test")
+            hard_button = gr.Button("A test digit where z matters", elem_id="predict-hard")
+        predictor = gr.HTML(answer, css_template=PREDICTOR_CSS, apply_default_css=False, elem_id="predictor")
+        drawing_button.click(read_drawing, visitor, predictor, show_progress="minimal", **PRIVATE)
+        test_button.click(read_test_digit, ctx.session, predictor, show_progress="minimal", **PRIVATE)
+        hard_button.click(read_hard_digit, ctx.session, predictor, show_progress="minimal", **PRIVATE)
