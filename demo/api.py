@@ -29,8 +29,19 @@ def build(ctx):
         return png(h.sample_grid(ctx.model_of(session, "generator"), digit, h.GRID_SAMPLES if n is None else n,
                                  0 if seed is None else seed))
 
+    def one_training_each(session, model, budget, epochs, batch_size, lr, train_size, start, request: gr.Request):
+        """/train's validator, run as a request joins the queue: one training request per visitor."""
+        runner.reserve(request.session_hash)
+        return [gr.skip()] * 8  # one answer per input, each "valid", and the session's state left as it is
+
     def train(session, model, budget, epochs, batch_size, lr, train_size, start, request: gr.Request):
         """The page's defaults fill in what is left out (None, 0 or ""): the short run of the model asked for."""
+        try:
+            yield from train_run(session, model, budget, epochs, batch_size, lr, train_size, start, request)
+        finally:  # a request refused before it waited in line gives its visitor's reservation back
+            runner.release(request.session_hash)
+
+    def train_run(session, model, budget, epochs, batch_size, lr, train_size, start, request):
         available = len(runner.data().x_train)
         known = isinstance(model, str) and model in ctx.shipped
         d = {**default_settings(model if known else "generator"), "train_size": available}
@@ -89,7 +100,7 @@ def build(ctx):
                           f"with `seed` (0-{h.MAX_SEED}): an 8-wide PNG grid, 28 px digits doubled (the page's "
                           "64 samples).")
     gr.on([], train, [state, model, budget, epochs, batch_size, lr, train_size, start], [metrics, state],
-          api_name="train", **TRAINING_EVENTS, **RAW,
+          api_name="train", validator=one_training_each, **TRAINING_EVENTS, **RAW,
           api_description="Train `model` ('generator' or 'classifier') as the Train tab does; every other "
                           "argument may be left out (or 0, or empty) for the page's default: `budget` one of "
                           f"{', '.join(repr(b) for b in BUDGETS)} (default {DEFAULTS['budget']!r}), `epochs` (for "

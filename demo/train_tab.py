@@ -441,10 +441,18 @@ def build(ctx, tab, runs_dir, shipped_dir, local_operator=False):
         return announce(runner, shipped, settings_of(kind, start, budget, epochs, batch_size, lr, train_size),
                         session)
 
+    def one_training_each(session, kind, start, budget, epochs, batch_size, lr, train_size, request: gr.Request):
+        """on_train's validator, run as the request joins the queue: one training request per visitor."""
+        runner.reserve(request.session_hash)
+        return [gr.skip()] * 8  # one answer per input, each "valid", and the session's state left as it is
+
     def on_train(session, kind, start, budget, epochs, batch_size, lr, train_size, request: gr.Request):
-        settings = settings_of(kind, start, budget, epochs, batch_size, lr, train_size)
-        for frame in train_in_page(runner, shipped, settings, session, request.session_hash):
-            yield frame_update(frame, session)
+        try:
+            settings = settings_of(kind, start, budget, epochs, batch_size, lr, train_size)
+            for frame in train_in_page(runner, shipped, settings, session, request.session_hash):
+                yield frame_update(frame, session)
+        finally:  # a request refused before it waited in line gives its visitor's reservation back
+            runner.release(request.session_hash)
 
     def on_pause(request: gr.Request):
         label = pause_or_resume(runner, request.session_hash)
@@ -497,7 +505,7 @@ def build(ctx, tab, runs_dir, shipped_dir, local_operator=False):
     # One training at a time per server, the others' requests waiting in the runner's line (TRAINING_EVENTS); Pause
     # and Stop are never queued behind them.
     (start_button.click(on_start, [state, *settings], progress, concurrency_limit=None, **PRIVATE)
-     .success(on_train, [state, *settings], training_view, **TRAINING_EVENTS,
+     .success(on_train, [state, *settings], training_view, validator=one_training_each, **TRAINING_EVENTS,
               show_progress="hidden", **PRIVATE))
     pause_button.click(on_pause, None, pause_button, concurrency_limit=None, **PRIVATE)
     stop_button.click(on_stop, None, None, concurrency_limit=None, **PRIVATE)

@@ -45,6 +45,7 @@ EVAL_IMAGES = 1000
 ABANDONED_AFTER_S = 15.0
 MAX_TRAIN_MINUTES = 10.0    # a run's ceiling of wall time on a shared server (python -m demo --max-train-minutes)
 MAX_WAITING = 8             # visitors waiting in line for the slot; one more is told to come back later
+RESERVED_FOR_S = 30.0       # a training request let into gradio's queue holds its visitor's place this long
 # The page's and /train's training events, in one gradio concurrency group: each runs at once (gradio's queue never
 # holds one back), and the runner's line decides who trains: the one training, those waiting in line, and two more
 # being told at once that they have a request already, or that the line is full.
@@ -307,6 +308,7 @@ class TrainingRunner:
         self.job = None
         self._line, self._line_lock = {}, threading.Lock()   # owner -> when last seen, in order of arrival
         self._leaving = set()                                # owners who asked to leave the line
+        self._reserved = {}     # owner -> when a training request of theirs was let into gradio's queue
 
     def data(self):
         with self._data_lock:
@@ -348,13 +350,8 @@ class TrainingRunner:
         second one while theirs waits or runs, or one more than MAX_WAITING in line, gets InputError at once. A
         place whose generator is no longer advanced (its client has gone) is given up after ABANDONED_AFTER_S."""
         with self._line_lock:
-            self._drop_stale_places()
-            if owner in self._line or self._own_job(owner) is not None:
-                raise InputError("You already have a training running or waiting; stop it, or wait for it to end, "
-                                 "before you start another.")
-            if len(self._line) >= MAX_WAITING:
-                raise InputError(f"{len(self._line)} visitors are already waiting to train; try again in a few "
-                                 "minutes.")
+            self._reserved.pop(owner, None)  # this is the request that reserve() let in
+            self._refuse_a_second_request(owner)
             self._line[owner] = time.monotonic()
         try:
             while True:
@@ -374,6 +371,32 @@ class TrainingRunner:
             with self._line_lock:
                 self._line.pop(owner, None)
                 self._leaving.discard(owner)
+
+    def reserve(self, owner):
+        """Let one training request of `owner` into gradio's queue, or InputError at once: the events' validator,
+        run when the request joins the queue, so that a flood of requests from one visitor never fills it (each
+        one after the first is refused at the door, before it takes a place in the queue)."""
+        with self._line_lock:
+            self._refuse_a_second_request(owner)
+            self._reserved[owner] = time.monotonic()
+
+    def release(self, owner):
+        """Give back a reservation that no line_up took (its request failed before it waited)."""
+        with self._line_lock:
+            self._reserved.pop(owner, None)
+
+    def _refuse_a_second_request(self, owner):
+        now = time.monotonic()
+        self._drop_stale_places()
+        for other, when in list(self._reserved.items()):
+            if now - when > RESERVED_FOR_S:  # let in, but never run (cancelled while queued)
+                del self._reserved[other]
+        if owner in self._line or owner in self._reserved or self._own_job(owner) is not None:
+            raise InputError("You already have a training running or waiting; stop it, or wait for it to end, "
+                             "before you start another.")
+        if len(self._line) >= MAX_WAITING:
+            raise InputError(f"{len(self._line)} visitors are already waiting to train; try again in a few "
+                             "minutes.")
 
     def _drop_stale_places(self):
         now = time.monotonic()
