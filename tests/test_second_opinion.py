@@ -165,3 +165,16 @@ def test_the_command_line_calibrates_then_evaluate_reports_the_second_opinion(tm
         assert 0 <= out[key] <= 1, key
     assert set(out["non_digit_flag_rate_by_kind"]) == set(KINDS)
     assert cli("calibrate", "--weights", tmp_path, "--quantile", 2, env=no_mnist).returncode != 0
+
+
+def test_a_freshly_trained_generator_gets_its_own_threshold(sample):
+    """What a trainer does after its final test figures: calibrate_trained, stored in the model's metadata."""
+    torch.manual_seed(0)
+    model = CVAE("generator", "mlp", z_dim=4, hidden=32)  # stands in for a model just trained (in training mode)
+    model.metadata = {"run_id": "run-1"}
+    calibration = so.calibrate_trained(model, *sample, max_images=100)
+    assert model.training  # left as it was
+    assert calibration["images"] == 100 and calibration["samples"] == so.SAMPLES and calibration["bound"] == so.BOUND
+    assert 0 <= calibration["classifier_accuracy"] <= 1 and "test images" in calibration["data"]
+    model.metadata[so.METADATA_KEY] = calibration
+    assert so.second_opinion(model, sample[0][0].view(28, 28))["is_digit"] in (True, False)
