@@ -5,10 +5,10 @@ For a picture x, the ELBO of model 1 under each digit y bounds log p(x|y):
     log p(x|y) >= E_q(z|x,y)[log p(x|z,y)] - KL(q(z|x,y) || p(z))                       (the plain bound)
     log p(x|y) >= E[log 1/K sum_k p(x|z_k,y) p(z_k) / q(z_k|x,y)],  z_k ~ q(z|x,y)       (importance-weighted)
 
-The importance-weighted bound (Burda et al.) is the plain one for K = 1 and tightens as K grows. With a uniform
-p(y), Bayes' rule turns the ten bounds into a posterior over digits, p(y|x) ~ exp(-neg_elbo(x, y)); and the best
-of the ten says how well *any* digit's generator explains x: beyond a threshold calibrated on MNIST test, x does
-not look like a digit to model 1.
+The importance-weighted bound (Burda et al.) equals the plain one on average for K = 1 and tightens as K grows.
+With a uniform p(y), Bayes' rule turns the ten bounds into a posterior over digits, p(y|x) ~ exp(-neg_elbo(x, y));
+and the best of the ten says how well *any* digit's generator explains x: beyond a threshold calibrated on MNIST
+test, x does not look like a digit to model 1.
 
 Everything is one forward pass: the ten digits and the K samples of every picture are a single batch of
 N x 10 x K through the decoder (the encoder runs N x 10). The same noise is used for the ten digits (common random
@@ -16,7 +16,7 @@ numbers), so that their bounds differ by what the digits explain, not by the dra
 
 The calibration (threshold, and how it was found) lives in the generator's JSON under METADATA_KEY; the shipped
 generator's was made by `python -m cvae calibrate`, a generator trained on the Train tab gets its own from
-`calibrate` after its final test figures.
+`calibrate_trained` after its final test figures.
 """
 import json
 import math
