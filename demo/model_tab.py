@@ -111,10 +111,9 @@ def in_use(ctx, session):
     return out
 
 
-def last_drawing_of(session, kept=None):
-    """The 28 x 28 tensor of the visitor's last drawing or upload, or None: `kept` when the page keeps it in a
-    gr.State of its own, else the session's (demo.shared.Session.last_drawing)."""
-    return kept if kept is not None else getattr(session, "last_drawing", None)
+def last_drawing_of(session):
+    """The 28 x 28 tensor of the visitor's last drawing or upload (demo.shared.Session.last_drawing), or None."""
+    return getattr(session, "last_drawing", None)
 
 
 def about_markdown(ctx, session):
@@ -580,8 +579,8 @@ def build(ctx, tab):
     """Lay out the tab inside `tab` (the gr.Tab): its content is laid out when the tab is opened (gr.render on the
     tab's select event), with what the session uses at that moment, so that the page's start carries none of it."""
     @inference
-    def read_drawing(session, kept=None):
-        return predict(ctx, session, last_drawing_of(session, kept), "drawing")
+    def read_drawing(session):
+        return predict(ctx, session, last_drawing_of(session), "drawing")
 
     @inference
     def read_test_digit(session):
@@ -592,15 +591,12 @@ def build(ctx, tab):
         return predict(ctx, session, None, "z matters")
 
     gr.Markdown(HELP)
-    # The visitor's last drawing: in their session, or in a gr.State of its own where the page keeps it so.
-    kept = getattr(ctx, "last_drawing", None)
-    visitor = [ctx.session] + ([kept] if kept is not None else [])
 
-    @gr.render(inputs=visitor, triggers=[tab.select], show_progress="minimal")
-    def content(session, kept=None):
+    @gr.render(inputs=ctx.session, triggers=[tab.select], show_progress="minimal")
+    def content(session):
         with torch.inference_mode():
             shown = iter(describe(ctx, session))
-            answer = predict(ctx, session, last_drawing_of(session, kept), "drawing")
+            answer = predict(ctx, session, last_drawing_of(session), "drawing")
         gr.Markdown(next(shown), elem_id="model-about")
         for kind, title in MODELS:
             gr.Markdown(f"### {title}")
@@ -627,6 +623,6 @@ def build(ctx, tab):
             test_button = gr.Button("A random test digit", elem_id="predict-test")
             hard_button = gr.Button("A test digit where z matters", elem_id="predict-hard")
         predictor = gr.HTML(answer, css_template=PREDICTOR_CSS, apply_default_css=False, elem_id="predictor")
-        drawing_button.click(read_drawing, visitor, predictor, show_progress="minimal", **PRIVATE)
+        drawing_button.click(read_drawing, ctx.session, predictor, show_progress="minimal", **PRIVATE)
         test_button.click(read_test_digit, ctx.session, predictor, show_progress="minimal", **PRIVATE)
         hard_button.click(read_hard_digit, ctx.session, predictor, show_progress="minimal", **PRIVATE)

@@ -16,7 +16,7 @@ from cvae.preprocess import to_grid_image
 from demo import handlers as h
 from demo import model_tab as m
 from demo.explore import read_test_set
-from demo.shared import Shared
+from demo.shared import Session, Shared
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,14 +28,11 @@ def ctx(generator, classifier):
 
 def session_using(*models):
     """A visitor's session that uses `models` instead of the shipped ones, as the Train tab's "Use in this session"
-    leaves it (demo/shared.py: a Session, or in its older shape a dict of {kind: {"model", "id"}})."""
-    import demo.shared as shared
-    if hasattr(shared, "Session"):
-        session = shared.Session()
-        for model in models:
-            session.use(model)
-        return session
-    return {model.kind: {"model": model, "id": model.metadata["run_id"]} for model in models}
+    leaves it."""
+    session = Session()
+    for model in models:
+        session.use(model)
+    return session
 
 
 def formulas_shown(shown):
