@@ -190,16 +190,3 @@ def second_opinion(generator, x28):
     return {"neg_elbo": scores, "probs": posterior(scores), "best": best, "digit": int(scores.argmin()),
             "threshold": threshold, "is_digit": None if threshold is None else best <= threshold,
             "samples": samples, "bound": kind}
-
-
-def not_a_digit_note(generator, x28):
-    """For the Explore section's "Use my drawing": a sentence when model 1 thinks the drawing is not a digit, else
-    None (also None without a drawing, or when the generator has no calibrated threshold)."""
-    if x28 is None:
-        return None
-    opinion = second_opinion(generator, x28)
-    if opinion["is_digit"] is not False:
-        return None
-    return (f"This doesn't look like a digit to model 1: none of its ten digits explains your drawing well (best "
-            f"−ELBO {opinion['best']:.0f} nats, over its threshold of {opinion['threshold']:.0f}), so the style z "
-            "taken from it is a guess.")

@@ -111,7 +111,6 @@ def test_without_a_calibration_there_is_no_verdict(sample):
     opinion = so.second_opinion(model, sample[0][0].view(28, 28))
     assert opinion["threshold"] is None and opinion["is_digit"] is None
     assert opinion["probs"].shape == (10,) and opinion["neg_elbo"].shape == (10,)
-    assert so.not_a_digit_note(model, sample[0][0].view(28, 28)) is None
 
 
 def test_the_shipped_generator_has_its_threshold(generator):
@@ -120,12 +119,12 @@ def test_the_shipped_generator_has_its_threshold(generator):
     assert {"threshold", "quantile", "samples", "bound", "images"} <= set(calibration)
 
 
-def test_the_explore_note_speaks_only_of_non_digits(generator, sample):
-    assert so.not_a_digit_note(generator, None) is None
-    assert so.not_a_digit_note(generator, sample[0][0].view(28, 28)) is None  # an MNIST digit
+def test_use_my_drawing_says_when_model_1_sees_no_digit(generator, classifier, sample):
+    from demo.explore import drawing_view
+    assert "digit to model 1" not in drawing_view(generator, classifier, sample[0][0].view(28, 28))["note"]
     spiral = [item for item in make_non_digits(per_kind=5, kinds=("scribble",)) if item.name == "spiral"][0]
-    note = so.not_a_digit_note(generator, to_mnist_image(spiral.image))
-    assert note is not None and "doesn't look like a digit to model 1" in note
+    note = drawing_view(generator, classifier, to_mnist_image(spiral.image))["note"]
+    assert "doesn't look like a digit to model 1" in note and "a guess" in note
 
 
 def test_the_non_digit_set_is_seeded_and_apart_from_the_drawn_digits():
