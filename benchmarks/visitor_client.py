@@ -8,8 +8,8 @@ fn_index (queue=False), and the next one only when the answer has come (the page
 event: trigger_mode="always_last"). Each visitor is a thread with a keep-alive connection and a session of its own.
 
 The abuser, when there is one, runs at the same time:
-  costly-drawing  ABUSER_IN_FLIGHT connections, each sending the costliest drawing the pad's limits allow, again
-                  and again;
+  costly-drawing  one client (one session) on ABUSER_IN_FLIGHT connections, each sending the costliest drawing
+                  the pad's limits allow, again and again;
   train-flood     one session joining /train FLOOD_JOINS times at once through the queue (more than it holds),
                   and again when they are answered; meanwhile one more visitor asks for /grid (through the queue)
                   every GRID_GAP_S, to see whether the queue still serves others.
@@ -144,8 +144,7 @@ def visitor(url, index, sliders, drawing, clock, record, start):
             record.add(kind, time.perf_counter() - t)
 
 
-def costly_drawer(url, drawing, body, clock, record, start):
-    session = uuid.uuid4().hex[:10]
+def costly_drawer(url, drawing, body, session, clock, record, start):
     with httpx.Client(timeout=TIMEOUT_S) as http:
         start.wait()
         end = clock.end
@@ -247,7 +246,8 @@ def main(argv=None):
     if args.abuser == "costly-drawing":
         with open(args.costly_drawing) as f:
             body = json.load(f)
-        workers += [(costly_drawer, (url, drawing, body))] * ABUSER_IN_FLIGHT
+        session = uuid.uuid4().hex[:10]  # one client: its connections share its session
+        workers += [(costly_drawer, (url, drawing, body, session))] * ABUSER_IN_FLIGHT
     elif args.abuser == "train-flood":
         workers += [(grid_asker, (url, grid)), (train_flooder, (url, train))]
     def go():  # every thread has its connection (and the abuser its drawing): the clock starts now

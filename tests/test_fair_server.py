@@ -163,3 +163,27 @@ def test_the_ceiling_of_a_run_is_a_flag_of_the_server(monkeypatch):
     assert parse_args(["--max-train-minutes", "2.5"]).max_train_minutes == 2.5
     monkeypatch.setenv("CVAE_MAX_TRAIN_MINUTES", "0")
     assert parse_args([]).max_train_minutes == 0
+
+
+def test_drawings_sent_in_parallel_by_one_visitor_are_turned_away_and_others_are_read(served_app):
+    """The pad sends one drawing at a time; a client that sends many at once from one session gets one read and the
+    rest answered at once with nothing, so it cannot take the CPU from the others (the reads skip the queue)."""
+    from benchmarks.app_server import pad_value
+    url = served_app[0].rstrip("/")
+    pad = dependency(url, api_name="read_drawing")
+    value = pad_value(7, seq=1)
+    flooder, visitor = uuid.uuid4().hex, uuid.uuid4().hex
+
+    def post(session):
+        r = httpx.post(f"{url}/gradio_api/run/predict", json={"data": [None, value], "fn_index": pad,
+                                                              "session_hash": session}, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()["data"][0]
+
+    with ThreadPoolExecutor(9) as pool:
+        floods = [pool.submit(post, flooder) for _ in range(8)]
+        mine = pool.submit(post, visitor)
+        answers = [f.result() for f in floods]
+        assert 'id="answer"' in mine.result()
+    read = [a for a in answers if isinstance(a, str) and 'id="answer"' in a]
+    assert 1 <= len(read) < len(answers)  # one read at a time; the others turned away, not queued
