@@ -16,7 +16,9 @@ from starlette.middleware import Middleware  # noqa: E402
 from cvae.weights import WEIGHTS_DIR, load_weights  # noqa: E402
 
 from . import api, draw_tab, generate_tab, model_tab, train_tab  # noqa: E402
+from .texts import EN, EVERY_LANGUAGE_CSS, I18N, JA, static  # noqa: E402
 from .body_limit import BodyLimit  # noqa: E402
+from .page_language import PageLanguage  # noqa: E402
 from .shared import Session, Shared  # noqa: E402
 from .training import TrainingRunner, limit_threads  # noqa: E402
 
@@ -45,51 +47,21 @@ CSS = """
 #title { text-align: center; }
 #title p { font-size: 1.05em; }
 .z-row { gap: 6px !important; }
+.label-above label[data-testid="block-label"] { position: static; }
 #picture img { display: block; width: 100%; max-width: 340px; height: auto; margin: 0 auto; }
 #strip img { display: block; width: 100%; max-width: 906px; height: auto; margin: 0 auto; }
-#picture a.download, #strip a.download { font-size: 0.85em; color: var(--body-text-color);
-                                         text-decoration: underline; }
-/* Labels and icons beside a picture, never over it: the label above, the download/fullscreen icons in a row of
-   their own above the picture (gradio floats both over the picture's top). */
-.label-above label[data-testid="block-label"] { position: static; }
-.label-above .icon-button-wrapper { position: static; justify-content: flex-end; margin: 0 0 4px auto;
-                                    box-shadow: none; }
-/* ... and the picture in the room left under them, whole (the block's height is the label, the icons and it). */
-.label-above.block { display: flex; flex-direction: column; }
-.label-above .image-container { flex: 1 1 auto; min-height: 0; height: auto !important; display: flex;
-                                flex-direction: column; }
-.label-above .image-container > :not(.icon-button-wrapper) { flex: 1 1 auto; min-height: 0; }
-.label-above .image-container img { max-height: 100%; object-fit: contain; }
-/* A focus ring a keyboard visitor can see on every control: sliders, the selected digit's radio, buttons, the
-   pad's buttons and canvas, tabs, links. (gradio's own is a faint shadow, or none.) */
-.gradio-container :is(button, a, input, select, textarea, canvas, [tabindex]):focus-visible {
-  outline: 3px solid var(--color-accent) !important; outline-offset: 2px; }
-.gradio-container label:has(> input[type=radio]:focus-visible) {
-  outline: 3px solid var(--color-accent); outline-offset: 2px; }
-.gradio-container input[type=range]:focus-visible { outline-offset: 4px; }
-.models-line { font-size: 0.95em; }
-#keys-follow { display: none; }
-/* Phones: the picture stays in view while the sliders below it (or the map further down) change it: the top row
-   is dissolved (display: contents) so that the picture's column sticks to the top or the bottom of the screen
-   anywhere in the Generate tab, small; nothing is wider than the screen. */
-/* gradio's overflow: hidden on the page's frame makes it a scroll box of its own, which a sticky box sticks to
-   instead of the screen; clip cuts the same without one. (Outside the media query: gradio scopes the rules inside
-   one to its .contain, which is inside this frame.) */
-.gradio-container { overflow: clip !important; }
-@media (max-width: 640px) {
-  #generate-top, #generate-top > .column:first-child { display: contents; }
-  #picture-column { position: sticky; top: 0; bottom: 0; z-index: 20; padding: 4px 0;
-                    background: var(--background-fill-primary); box-shadow: 0 2px 6px rgba(0, 0, 0, 0.25); }
-  #picture-column #picture img { max-width: 150px; }
-  #picture-column #picture { padding: 4px; }
-}
+#picture a.download, #strip a.download { font-size: 0.85em; }
 """
 
-INTRO = """
-# ✍️ Conditional VAE on MNIST
-<p>Two conditional VAEs: <b>model 1</b> draws a digit <i>y</i> in a style <i>z</i> — p(x | z, y);
-<b>model 2</b> reads a digit — p(y | x, z). Play with the style, draw your own digits, or train a model.</p>
+# The page's language switch (demo/language.js): links that reopen the page with ?lang= (the languages' own names).
+LANGUAGE_SWITCH = f"""<nav class="language-switch" aria-label="Language / 言語"
+data-title-en="{EN['page_title']}" data-title-ja="{JA['page_title']}">
+<a data-lang="ja" href="?lang=ja" lang="ja">日本語</a> · <a data-lang="en" href="?lang=en" lang="en">English</a></nav>"""
+LANGUAGE_CSS = """
+.language-switch { text-align: right; font-size: 0.9em; }
+.language-switch a[aria-current] { font-weight: 700; text-decoration: none; color: var(--body-text-color); }
 """
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def load_shipped(folder=WEIGHTS_DIR, device="cpu"):
@@ -104,17 +76,20 @@ def build_app(generator, classifier, runner=None, runs_dir="runs", shipped_dir=W
     runner = runner or TrainingRunner(generator.device, templates={"generator": generator,
                                                                    "classifier": classifier})
     ctx = Shared(generator, classifier, runner)
-    with gr.Blocks(title="Conditional VAE · MNIST", delete_cache=DELETE_CACHE, analytics_enabled=False) as demo:
+    with gr.Blocks(title=EN["page_title"], delete_cache=DELETE_CACHE, analytics_enabled=False) as demo:
         ctx.session = gr.State(Session(), time_to_live=SESSION_TTL_S)
-        gr.Markdown(INTRO, elem_id="title")
+        with open(os.path.join(HERE, "language.js"), encoding="utf-8") as js:
+            gr.HTML(None, html_template=LANGUAGE_SWITCH, css_template=LANGUAGE_CSS, apply_default_css=False,
+                    js_on_load=js.read(), elem_id="language")
+        gr.Markdown(static("intro"), elem_id="title")
         with gr.Tabs():
-            with gr.Tab("Generate", id="generate"):
+            with gr.Tab(static("tab_generate"), id="generate"):
                 generate_tab.build(ctx, demo)
-            with gr.Tab("Draw", id="draw"):
+            with gr.Tab(static("tab_draw"), id="draw"):
                 draw_tab.build(ctx)
-            with gr.Tab("Train", id="train") as train:
+            with gr.Tab(static("tab_train"), id="train") as train:
                 train_tab.build(ctx, train, runs_dir, shipped_dir)
-            with gr.Tab("Model", id="model") as model:
+            with gr.Tab(static("tab_model"), id="model") as model:
                 model_tab.build(ctx, model)
         api.build(ctx)
     demo.queue(**QUEUE_SETTINGS)
@@ -132,6 +107,6 @@ def launch(demo, host="127.0.0.1", port=7860, **overrides):
     # points parsed in 30 ms, or 600 ms with a full collection). Frozen, they are never walked again.
     gc.collect()
     gc.freeze()
-    app_kwargs = {"middleware": [Middleware(BodyLimit)]}  # a fresh dict: gradio adds to it
-    return demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS, allowed_paths=[],
+    app_kwargs = {"middleware": [Middleware(BodyLimit), Middleware(PageLanguage)]}  # a fresh dict: gradio adds to it
+    return demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS + EVERY_LANGUAGE_CSS, allowed_paths=[], i18n=I18N,
                        app_kwargs=app_kwargs, **{**LAUNCH_SETTINGS, **overrides})

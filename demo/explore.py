@@ -24,6 +24,7 @@ from cvae.models import Y_DIM
 
 from . import handlers as h
 from .shared import LIVE, RAW, inference
+from .texts import DEFAULT, EN, every_language, language_of, say, static
 
 Z = h.Z_LIMIT
 MAP_CELLS = 13              # 13 x 13 digits: one every 0.5 from -3 to +3 (one batched pass of 169)
@@ -48,13 +49,7 @@ HERE_COLOUR = "#e600e6"
 CHART_BACKGROUND, CHART_TEXT = "#1f2937", "#e5e7eb"
 FONT = ImageFont.load_default(size=14)
 
-HELP = """### Explore the latent space
-In a conditional VAE, **z is the style and y is the digit**: the same z written as another digit keeps its slant,
-width and stroke. **Click the map** to move two sliders at once; the **chart** shows what every slider does
-(each row one z dimension from −3 to +3, the others as they are; the orange box is where you are). Put a **real
-digit** into z, then change the digit above: the same hand writes another digit."""
-SCATTER_HELP = ("Each point is a digit's style (the mean of q(z|x,y)), coloured by its digit; the magenta ring is "
-                "you. The colours overlap: the digit is in y, not in z.")
+SCATTER_HELP = EN["scatter_help"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -112,14 +107,14 @@ def check_dimension(value, z_dim):
     if isinstance(value, str) and value.strip().lower().startswith("z") and value.strip()[1:].isdigit():
         value = int(value.strip()[1:]) - 1
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < z_dim:
-        raise h.InputError(f"Pick a z dimension from z1 to z{z_dim}, got {value!r}.")
+        raise h.InputError.of("pick_dimension", z_dim=z_dim, value=repr(value))
     return value
 
 
 def check_dimensions(dim_x, dim_y, z_dim):
     dim_x, dim_y = check_dimension(dim_x, z_dim), check_dimension(dim_y, z_dim)
     if dim_x == dim_y:
-        raise h.InputError("Pick two different z dimensions for the map.")
+        raise h.InputError.of("two_dimensions")
     return dim_x, dim_y
 
 
@@ -193,9 +188,9 @@ def map_click(z, dim_x, dim_y, index, cells=MAP_CELLS):
     try:
         x, y = (float(v) for v in index)
     except (TypeError, ValueError):
-        raise h.InputError("Click on the map to pick a point.") from None
+        raise h.InputError.of("click_the_map") from None
     if not (math.isfinite(x) and math.isfinite(y)):
-        raise h.InputError("Click on the map to pick a point.")
+        raise h.InputError.of("click_the_map")
     step = 2 * Z / (cells - 1)
     z[dim_x] = slider_value(-Z + (x / CELL - 0.5) * step)
     z[dim_y] = slider_value(Z - (y / CELL - 0.5) * step)
@@ -280,11 +275,10 @@ def overlap(generator, images, labels, dim_x, dim_y):
     return in_two, cached(generator, ("knn", id(images)), lambda: knn_accuracy(means, labels))
 
 
-def overlap_text(generator, images, labels, dim_x, dim_y):
+def overlap_text(generator, images, labels, dim_x, dim_y, lang=DEFAULT):
     in_two, in_all = overlap(generator, images, labels, dim_x, dim_y)
-    return (f"A vote of each point's {KNN} nearest neighbours names its digit for **{in_two:.0%}** of these "
-            f"{len(labels):,} test digits from z{dim_x + 1} and z{dim_y + 1}, and **{in_all:.0%}** from all "
-            f"{generator.z_dim} dimensions of z; guessing gives 10 %.")
+    return say(lang, "overlap", k=KNN, in_two=f"{in_two:.0%}", n=f"{len(labels):,}", x=dim_x + 1, y=dim_y + 1,
+               in_all=f"{in_all:.0%}", z_dim=generator.z_dim)
 
 
 def scatter_frame(means, labels, z, dim_x, dim_y):
@@ -305,7 +299,8 @@ def scatter_frame(means, labels, z, dim_x, dim_y):
 def legend_html():
     """The scatter plot's legend, as the page's own text: it wraps on a narrow screen (the plot's own legend is one
     line, cut at the plot's edge on a phone) and takes the theme's text colour."""
-    marks = [(str(d), colour, "●") for d, colour in enumerate(DIGIT_COLOURS)] + [(HERE, HERE_COLOUR, "◎")]
+    marks = ([(str(d), colour, "●") for d, colour in enumerate(DIGIT_COLOURS)]
+             + [(every_language(lambda lang: say(lang, "you_are_here")), HERE_COLOUR, "◎")])
     return ('<div class="scatter-legend" role="list" aria-label="Legend">' + " ".join(
         f'<span role="listitem" style="white-space: nowrap; margin-right: 0.6em">'
         f'<span style="color: {colour}; font-size: 1.2em" aria-hidden="true">{mark}</span> {name}</span>'
@@ -354,7 +349,7 @@ COPY_LINK_JS = """(digit, ...z) => {
 # event waits for, and the views follow a slider's release. So once a slider's keys rest for KEYS_REST_MS, the
 # slider is released as a pointer would: one redraw of the views per pause, not one per key (a held key repeats ~30
 # times a second and sends one keyup, at its end). The picture follows every key as it follows a drag.
-KEYS_REST_MS = 400
+KEYS_REST_MS = 300
 KEYS_FOLLOW_JS = """
 const MOVES = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"];
 let resting = null;
@@ -371,14 +366,15 @@ document.addEventListener("keyup", (e) => {
 # ---------------------------------------------------------------------------------------------------------------
 # What the section's events show, as plain records (tested without a browser); build() puts them on the page
 
-def scatter_view(generator, images, labels, dim_x, dim_y, z):
+def scatter_view(generator, images, labels, dim_x, dim_y, z, lang=DEFAULT):
     """Where these digits lie in two z dimensions, with the current z: {"points": scatter_frame, "x_title",
-    "y_title", "overlap": overlap_text}."""
+    "y_title", "overlap": overlap_text (in the visitor's language `lang`; every language for None)}."""
     dim_x, dim_y = check_dimensions(dim_x, dim_y, generator.z_dim)
     means = posterior_means(generator, images, labels)
     return {"points": scatter_frame(means, labels, h.check_z(z, generator.z_dim), dim_x, dim_y),
             "x_title": f"z{dim_x + 1}", "y_title": f"z{dim_y + 1}",
-            "overlap": overlap_text(generator, images, labels, dim_x, dim_y)}
+            "overlap": (overlap_text(generator, images, labels, dim_x, dim_y, lang) if lang is not None else
+                        every_language(lambda lang: overlap_text(generator, images, labels, dim_x, dim_y, lang)))}
 
 
 def real_digit_view(generator, x, digit, note):
@@ -388,24 +384,20 @@ def real_digit_view(generator, x, digit, note):
             "reconstruction": reconstruction(generator, x, digit), "note": note}
 
 
-def test_digit_view(generator, images, labels, rng=random):
-    """"Load a real MNIST digit": a random test digit, as real_digit_view."""
+def test_digit_view(generator, images, labels, rng=random, lang=DEFAULT):
+    """"Load a real MNIST digit": a random test digit, as real_digit_view (its note in the visitor's `lang`)."""
     i, x, label = random_test_digit(images, labels, rng)
-    return real_digit_view(generator, x, label, f"MNIST test digit #{i}, a **{label}**. Its style z (the mean of "
-                                                "q(z|x,y)) is now in the sliders: pick another digit above to "
-                                                "write it in the same hand.")
+    return real_digit_view(generator, x, label, say(lang, "test_digit_note", i=i, digit=label))
 
 
-def drawing_view(generator, classifier, drawing):
+def drawing_view(generator, classifier, drawing, lang=DEFAULT):
     """"Use my drawing": the visitor's last drawing (28 x 28, or None) read by model 2, as real_digit_view."""
     x = h.to_model_input(drawing)
     if x is None:
-        raise h.InputError("Draw a digit on the Draw tab first, then come back and press this again.")
+        raise h.InputError.of("draw_first")
     label, _ = h.classify(classifier, x)
     read = h.predicted_digit(label)
-    return real_digit_view(generator, x, read, f"Your drawing, read by model 2 as a **{read}**. Its style z is "
-                                               "now in the sliders: pick another digit above to write it in your "
-                                               "hand.")
+    return real_digit_view(generator, x, read, say(lang, "drawing_note", digit=read))
 
 
 def link_view(params, z_dim, digit):
@@ -433,52 +425,52 @@ def build(ctx, page, digit, sliders, pictures, redraw):
     top = ranked_dimensions(generator)[:2]
     choices = [(f"z{d + 1}", d) for d in range(z_dim)]
     zero = [0.0] * z_dim
-    first_scatter = scatter_view(generator, scatter_images, scatter_labels, *top, zero)
+    first_scatter = scatter_view(generator, scatter_images, scatter_labels, *top, zero, lang=None)
 
-    gr.Markdown(HELP, elem_id="explore")
+    gr.Markdown(static("explore_help"), elem_id="explore")
     with gr.Row(equal_height=False):
         with gr.Column():
             latent = gr.Image(ctx.png(latent_map(generator, 3, zero, *top)), type="filepath", interactive=False,
-                              label="Latent map: click to move two sliders", buttons=["download"],
+                              label=static("latent_map"), buttons=["download"],
                               elem_id="latent-map", elem_classes=["pixelated", "label-above"])
             with gr.Row():
-                dim_x = gr.Dropdown(choices, value=top[0], label="Across (left −3, right +3)", elem_id="map-x")
-                dim_y = gr.Dropdown(choices, value=top[1], label="Up (bottom −3, top +3)", elem_id="map-y")
-            gr.Markdown(f"Preselected: z{top[0] + 1} and z{top[1] + 1}, the two dimensions that change the "
-                        "picture most (measured by moving each from −2 to +2).")
+                dim_x = gr.Dropdown(choices, value=top[0], label=static("across"), elem_id="map-x")
+                dim_y = gr.Dropdown(choices, value=top[1], label=static("up"), elem_id="map-y")
+            gr.Markdown(every_language(lambda lang: say(lang, "preselected", x=top[0] + 1, y=top[1] + 1)))
         with gr.Column():
             traversal = gr.Image(ctx.png(traversal_chart(generator, 3, zero)), type="filepath", interactive=False,
-                                 label="What each slider does", buttons=["download"],
+                                 label=static("what_each_slider_does"), buttons=["download"],
                                  elem_id="traversal", elem_classes=["pixelated", "label-above"])
     with gr.Row(equal_height=False):
         with gr.Column():
             with gr.Row():
-                real_button = gr.Button("Load a real MNIST digit", variant="primary", elem_id="real-digit")
-                drawing_button = gr.Button("Use my drawing", elem_id="my-drawing")
+                real_button = gr.Button(static("load_real_digit"), variant="primary", elem_id="real-digit")
+                drawing_button = gr.Button(static("use_my_drawing"), elem_id="my-drawing")
             with gr.Row():
-                real_image = gr.Image(None, type="filepath", interactive=False, label="The real digit", height=220,
+                real_image = gr.Image(None, type="filepath", interactive=False, label=static("the_real_digit"), height=220,
                                       buttons=["download"], elem_id="real-image",
                                       elem_classes=["pixelated", "label-above"])
-                reconstructed = gr.Image(None, type="filepath", interactive=False, label="Model 1's reconstruction",
+                reconstructed = gr.Image(None, type="filepath", interactive=False, label=static("reconstruction"),
                                          height=220, buttons=["download"], elem_id="reconstruction",
                                          elem_classes=["pixelated", "label-above"])
-            real_note = gr.Markdown("Load a real digit, or the one you drew on the Draw tab, to see its style in z.",
+            real_note = gr.Markdown(static("real_note_empty"),
                                     elem_id="real-note")
         with gr.Column():
-            gr.Markdown(f"**Where digits live**: {len(scatter_labels):,} MNIST test digits in z. {SCATTER_HELP}")
+            gr.Markdown(every_language(lambda lang: say(lang, "where_digits_live", n=f"{len(scatter_labels):,}",
+                                                         help=say(lang, "scatter_help"))))
             # No label on the plot: with one, its fixed height leaves no room for the legend.
             scatter = gr.ScatterPlot(first_scatter["points"], x="x", y="y", color="digit",
                                      x_title=first_scatter["x_title"], y_title=first_scatter["y_title"],
                                      x_lim=[-Z - 0.5, Z + 0.5], y_lim=[-Z - 0.5, Z + 0.5],
                                      color_map={**dict(zip(map(str, range(10)), DIGIT_COLOURS)), HERE: HERE_COLOUR},
-                                     label="Where digits live", show_label=False, height=400,
+                                     label=static("where_digits_live_title"), show_label=False, height=400,
                                      colors_in_legend=[], elem_id="where-digits-live")
             gr.HTML(legend_html(), elem_id="scatter-legend", container=False)
             overlap_note = gr.Markdown(first_scatter["overlap"], elem_id="overlap")
     with gr.Row(equal_height=True):
-        link = gr.Textbox(label="Link to this picture", placeholder="press Copy link", interactive=False,
+        link = gr.Textbox(label=static("link_label"), placeholder=static("press_copy_link"), interactive=False,
                           elem_id="share-link", scale=4)
-        copy_button = gr.Button("Copy link", elem_id="copy-link", scale=1)
+        copy_button = gr.Button(static("copy_link"), elem_id="copy-link", scale=1)
     gr.HTML("", js_on_load=KEYS_FOLLOW_JS, container=False, elem_id="keys-follow")  # nothing shown
 
     # Binding: each event's handler gets the visitor's models and the page's values, and its answer goes to the
@@ -490,7 +482,7 @@ def build(ctx, page, digit, sliders, pictures, redraw):
         """The sliders set to z, and the pictures redrawn for digit d."""
         return dict(zip(sliders, z)) | dict(zip(pictures, redraw(session, d, *z)))
 
-    def show_real(session, view, label="The real digit"):
+    def show_real(session, view, label):
         return ({digit: view["digit"], real_image: gr.update(value=ctx.png(view["real"]), label=label),
                  reconstructed: ctx.png(view["reconstruction"]), real_note: view["note"]}
                 | set_z(session, view["digit"], view["z"]))
@@ -504,8 +496,10 @@ def build(ctx, page, digit, sliders, pictures, redraw):
         return ctx.png(traversal_chart(model(session), d, z))
 
     @inference
-    def scatter_update(session, dim_x, dim_y, *z):
-        view = scatter_view(model(session), scatter_images, scatter_labels, dim_x, dim_y, z)
+    def scatter_update(request: gr.Request, session, dim_x, dim_y, *z):
+        lang = language_of(request)
+        with h.said_in(lang):
+            view = scatter_view(model(session), scatter_images, scatter_labels, dim_x, dim_y, z, lang)
         return {scatter: gr.update(value=view["points"], x_title=view["x_title"], y_title=view["y_title"]),
                 overlap_note: view["overlap"]}
 
@@ -514,13 +508,17 @@ def build(ctx, page, digit, sliders, pictures, redraw):
         return set_z(session, d, map_click(z, dim_x, dim_y, evt.index))
 
     @inference
-    def load_test_digit(session):
-        return show_real(session, test_digit_view(model(session), images, labels))
+    def load_test_digit(session, request: gr.Request = None):
+        lang = language_of(request)
+        return show_real(session, test_digit_view(model(session), images, labels, lang=lang),
+                         say(lang, "the_real_digit"))
 
     @inference
-    def use_drawing(session):
-        return show_real(session, drawing_view(model(session), ctx.model_of(session, "classifier"),
-                                               session.last_drawing), label="Your drawing")
+    def use_drawing(session, request: gr.Request = None):
+        lang = language_of(request)
+        with h.said_in(lang):
+            return show_real(session, drawing_view(model(session), ctx.model_of(session, "classifier"),
+                                                   session.last_drawing, lang), say(lang, "your_drawing"))
 
     @inference
     def open_link(session, d, dim_x, dim_y, request: gr.Request):
@@ -529,7 +527,7 @@ def build(ctx, page, digit, sliders, pictures, redraw):
             return gr.skip()
         d, z = view["digit"], view["z"]
         return ({digit: d, latent: map_view(session, d, dim_x, dim_y, *z), traversal: traversal_view(session, d, *z)}
-                | set_z(session, d, z) | scatter_update(session, dim_x, dim_y, *z))
+                | set_z(session, d, z) | scatter_update(request, session, dim_x, dim_y, *z))
 
     # The views follow z and the digit when a slider is let go (a drag stays fast: only the picture follows it),
     # and after every event that sets them (refresh).

@@ -4,6 +4,7 @@ Each takes the model it needs as an argument, checks its inputs, and calls cvae 
 it can be tested without a browser. A user's mistake raises gr.Error with a message for that user.
 """
 import base64
+import contextlib
 import html
 import io
 import json
@@ -18,6 +19,8 @@ from PIL import Image
 from cvae.models import Y_DIM, one_hot
 from cvae.preprocess import ImageError, open_image, to_grid_image, to_mnist_image
 
+from .texts import DEFAULT, in_every_language, say
+
 Z_LIMIT = 3.0               # the sliders' range: the prior N(0, I) puts almost all of its mass within +-3
 DEFAULT_SIZE = 280          # the big picture's edge in px: 28 x 10, so every model pixel is a 10 x 10 block
 MIN_SIZE, MAX_SIZE = 28, 1024
@@ -28,14 +31,45 @@ CLASSIFY_SEED = 0           # ... always the same ones, so a drawing gets the sa
 MAX_Z_TEXT = 20_000         # characters of an API caller's z; far more than 64 numbers need
 MAX_SEED = 2**31 - 1        # a seed of the grid's prior draws: 0 ... MAX_SEED
 BLANK_MESSAGE = "draw a digit"
+# The download link under a picture, in every language (the page shows its own): the pictures are redrawn while a
+# slider moves, and their answer spends nothing on the visitor's language.
+DOWNLOAD_LINK = in_every_language("download_png")
 
 
 class InputError(gr.Error):
     """A visitor's or API caller's mistake: shown to them as a gr.Error, without a traceback in the server's log
     (gradio prints one for every gr.Error unless told not to, and a log full of them hides the real faults)."""
 
-    def __init__(self, message):
+    def __init__(self, message, key=None, **values):
         super().__init__(message, print_exception=False)
+        self.key, self.values = key, values
+
+    @classmethod
+    def of(cls, key, **values):
+        """The error whose message is demo/texts.py's `key`: English as raised (API callers read it so), and in the
+        visitor's language from `in_language`. A value that is itself (key, {values}) is a text of the table too."""
+        error = cls(key, key, **values)
+        error.message = error.in_language(DEFAULT)
+        error.args = (error.message,)
+        return error
+
+    def in_language(self, lang):
+        """The message in `lang` (as raised, for an error without a key)."""
+        if self.key is None:
+            return self.message
+        values = {name: say(lang, v[0], **v[1]) if isinstance(v, tuple) else v for name, v in self.values.items()}
+        return say(lang, self.key, **values)
+
+
+@contextlib.contextmanager
+def said_in(lang):
+    """An InputError raised inside (one made with InputError.of) reaches the visitor in their language `lang`."""
+    try:
+        yield
+    except InputError as e:
+        if e.key is None or lang == DEFAULT:
+            raise
+        raise InputError(e.in_language(lang), e.key, **e.values) from None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -202,8 +236,8 @@ def inline_picture(image, alt, download_name, scale=DEFAULT_SIZE // 28):
     component), and a link that downloads it `scale` x larger."""
     return (f'<img src="{png_data_url(image)}" alt="{html.escape(alt)}" width="{image.width}" '
             f'height="{image.height}">'
-            f'<a class="download" href="{png_data_url(enlarge_by(image, scale))}" '
-            f'download="{html.escape(download_name)}">Download PNG</a>')
+            f'<a class="download every-language" href="{png_data_url(enlarge_by(image, scale))}" '
+            f'download="{html.escape(download_name)}">{DOWNLOAD_LINK}</a>')
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -217,7 +251,7 @@ def read_upload(path):
         return open_image(path)
     except ImageError as e:  # the message names the server's copy of the file: show the visitor its name only
         message = str(e).replace(str(path), Path(path).name)
-        raise InputError(f"That upload cannot be used: {message}.") from None
+        raise InputError.of("upload_unusable", reason=message) from None
 
 
 def upload_path(value):
@@ -236,7 +270,7 @@ def to_model_input(image):
     try:
         return to_mnist_image(image)
     except ImageError as e:
-        raise InputError(f"That image cannot be used: {e}.") from None
+        raise InputError.of("image_unusable", reason=e) from None
 
 
 def classify(classifier, image):

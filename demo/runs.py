@@ -53,8 +53,7 @@ OWNER_STORAGE_SECRET = "cvae-demo-runs-owner-v1"
 MAX_RUNS_PER_VISITOR = 10
 MAX_BYTES_PER_VISITOR = 100 << 20
 MAX_RUNS_FOLDER_BYTES = 2 << 30
-NO_KEY = ("This page has no valid key for your saved runs: reload the page (your browser keeps the key; it must "
-          "be allowed to store data for this site).")
+NO_KEY = "no_key"  # demo/texts.py
 STALE_SAVE_S = 3600             # a half-written save older than this (a crash) is removed at the next save
 _saving = threading.Lock()      # one save at a time in this server: the quota is checked and spent together
 
@@ -64,8 +63,7 @@ def run_name(name):
     could leave runs/ (separators, '..', a leading dot) is refused rather than rewritten."""
     name = "-".join(str(name or "").split())
     if not RUN_NAME.fullmatch(name) or ".." in name:
-        raise InputError("Name the run with letters, digits, '-', '_' or '.' (up to 64, starting with a letter "
-                         "or digit), e.g. my-generator-3-epochs.")
+        raise InputError.of("run_name_rule")
     return name
 
 
@@ -99,14 +97,14 @@ def page_owner(key, local_operator=False):
     if local_operator:
         return None
     if not is_owner_key(key):
-        raise InputError(NO_KEY)
+        raise InputError.of(NO_KEY)
     return key
 
 
 def check_owner(owner):
     if owner is None or is_owner_key(owner):
         return owner
-    raise InputError(NO_KEY)
+    raise InputError.of(NO_KEY)
 
 
 def owner_folder(runs_dir, owner):
@@ -125,22 +123,21 @@ def save_run(model, runs_dir, name, shipped_dir=WEIGHTS_DIR, owner=None):
     folder beside, then renamed into place (a rename onto a folder holding a run fails), so two saves under one name
     at once give one run and one refusal, and a reader sees the whole run or none of it. Returns the folder."""
     if model is None:
-        raise InputError("There is no trained model to save yet.")
+        raise InputError.of("nothing_to_save")
     name = run_name(name)
     runs_dir = Path(runs_dir).resolve()
     shipped = Path(shipped_dir).resolve()
     if runs_dir == shipped or shipped in runs_dir.parents or runs_dir in shipped.parents:
-        raise InputError("Runs are saved under the runs folder, never into the shipped weights.")
+        raise InputError.of("not_into_shipped")
     mine = owner_folder(runs_dir, owner)
     folder = mine / name
     with _saving:
         if folder.exists():
-            raise InputError(f"You already have a run named {name!r}; choose another name.")
+            raise InputError.of("run_exists", name=repr(name))
         if owner is not None:
             runs = len(_run_folders(mine))
             if runs >= MAX_RUNS_PER_VISITOR:
-                raise InputError(f"You have {runs} saved runs, the most one visitor can keep on this server; "
-                                 "download this model instead (the zip uploads back).")
+                raise InputError.of("too_many_runs", runs=runs)
         mine.mkdir(parents=True, exist_ok=True)
         _remove_stale_saves(mine)
         tmp = Path(tempfile.mkdtemp(prefix=".saving-", dir=mine))
@@ -153,7 +150,7 @@ def save_run(model, runs_dir, name, shipped_dir=WEIGHTS_DIR, owner=None):
                 os.rename(tmp, folder)
             except OSError:
                 if folder.exists():  # saved meanwhile by another process under the same name
-                    raise InputError(f"You already have a run named {name!r}; choose another name.") from None
+                    raise InputError.of("run_exists", name=repr(name)) from None
                 raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -164,13 +161,11 @@ def _check_quota(runs_dir, mine, new_bytes):
     mb = 1 << 20
     used = _bytes_under(mine) - new_bytes  # the new run is already written, in the hidden folder under `mine`
     if used + new_bytes > MAX_BYTES_PER_VISITOR:
-        raise InputError(f"This run ({new_bytes / mb:.0f} MB) would take your saved runs past "
-                         f"{MAX_BYTES_PER_VISITOR // mb} MB, the most one visitor can keep on this server "
-                         f"(you use {used / mb:.0f} MB); download this model instead (the zip uploads back).")
+        raise InputError.of("over_quota", size=f"{new_bytes / mb:.0f}", limit=MAX_BYTES_PER_VISITOR // mb,
+                            used=f"{used / mb:.0f}")
     total = _bytes_under(runs_dir) - new_bytes
     if total + new_bytes > MAX_RUNS_FOLDER_BYTES:
-        raise InputError("The server's runs folder is full; runs cannot be saved here now. Download your model "
-                         "instead (it uploads back).")
+        raise InputError.of("runs_folder_full")
 
 
 def _bytes_under(folder):
@@ -224,18 +219,18 @@ def list_runs(runs_dir, owner=None):
 def load_run(runs_dir, choice, device="cpu", owner=None):
     """The owner's model saved as NAME/KIND.*, `choice` being "NAME/KIND" as list_runs gives it."""
     if not isinstance(choice, str) or choice not in {value for _, value in list_runs(runs_dir, owner)}:
-        raise InputError("Pick a saved run from the list (refresh it if it is empty).")
+        raise InputError.of("pick_a_run")
     name, kind = choice.split("/")
     try:
         return load_weights(owner_folder(runs_dir, owner) / name, kind, device, kinds=(kind,), largest=LARGEST)
     except WeightsError as e:
-        raise InputError(f"That run cannot be loaded: {e.fault}.") from None
+        raise InputError.of("run_unloadable", fault=e.fault) from None
 
 
 def delete_run(runs_dir, choice, owner=None):
     """Remove the owner's run NAME (all of its files), `choice` being "NAME/KIND" as list_runs gives it."""
     if not isinstance(choice, str) or choice not in {value for _, value in list_runs(runs_dir, owner)}:
-        raise InputError("Pick a saved run from the list (refresh it if it is empty).")
+        raise InputError.of("pick_a_run")
     with _saving:
         shutil.rmtree(owner_folder(runs_dir, owner) / choice.split("/")[0], ignore_errors=True)
 
@@ -257,11 +252,10 @@ def load_upload(paths, device="cpu"):
     Checked as cvae.weights checks the shipped weights, and within this demo's sizes (LARGEST), before any model is
     built; its outputs on a few images must be finite. Anything else -> gr.Error saying what is wrong."""
     if not all(isinstance(p, (str, Path)) and Path(p).is_file() for p in (paths or [])):
-        raise InputError("Upload a model as two files, NAME.safetensors and NAME.json (or the .zip this page "
-                         "downloads).")
+        raise InputError.of("upload_two_files")
     paths = [Path(p) for p in (paths or [])]
     if sum(p.stat().st_size for p in paths) > MAX_UPLOAD_BYTES:
-        raise InputError(f"Those files are too large for a model of this demo (at most {MAX_UPLOAD_BYTES >> 20} MB).")
+        raise InputError.of("upload_too_large", mb=MAX_UPLOAD_BYTES >> 20)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if len(paths) == 1 and paths[0].suffix.lower() == ".zip":
@@ -269,14 +263,13 @@ def load_upload(paths, device="cpu"):
         else:
             suffixes = {p.suffix.lower(): p for p in paths}
             if len(paths) != 2 or set(suffixes) != {".safetensors", ".json"}:
-                raise InputError("Upload a model as two files, NAME.safetensors and NAME.json (or the .zip this page "
-                                 "downloads).")
+                raise InputError.of("upload_two_files")
             for suffix, p in suffixes.items():
                 shutil.copyfile(p, tmp / f"{UPLOAD_NAME}{suffix}")  # streamed: never the whole file in memory
         try:
             return load_weights(tmp, UPLOAD_NAME, device, kinds=KINDS, largest=LARGEST)
         except WeightsError as e:
-            raise InputError(f"That model cannot be used: {e.fault}.") from None
+            raise InputError.of("model_unusable", fault=e.fault) from None
 
 
 def _unzip_pair(path, into):
@@ -289,14 +282,12 @@ def _unzip_pair(path, into):
             infos = [i for i in z.infolist() if not i.is_dir()]
             suffixes = {Path(i.filename).suffix.lower(): i for i in infos}
             if len(infos) != 2 or set(suffixes) != {".safetensors", ".json"}:
-                raise InputError("The zip must hold one .safetensors and one .json file.")
+                raise InputError.of("zip_pair")
             if any(i.compress_type not in ZIP_METHODS for i in infos):
-                raise InputError("The zip's files are compressed with a method this page does not read; use the "
-                                 "zip this page downloads, or an ordinary (deflate) zip.")
+                raise InputError.of("zip_method")
             caps = {".json": MAX_JSON_BYTES, ".safetensors": MAX_UPLOAD_BYTES}
             if any(info.file_size > caps[suffix] for suffix, info in suffixes.items()):
-                raise InputError(f"The zip's files are too large for a model of this demo (at most "
-                                 f"{MAX_UPLOAD_BYTES >> 20} MB, and 1 MB of JSON).")
+                raise InputError.of("zip_too_large", mb=MAX_UPLOAD_BYTES >> 20)
             # What the headers claim is only a first check: zipfile stops a member at its claimed size (and then
             # refuses its CRC), and the count below stops it at the cap whatever zipfile does.
             for suffix, info in suffixes.items():
@@ -305,11 +296,10 @@ def _unzip_pair(path, into):
                     while chunk := member.read(COPY_CHUNK):
                         written += len(chunk)
                         if written > caps[suffix]:
-                            raise InputError(f"The zip's {suffix} file is too large for a model of this demo "
-                                             f"(at most {caps[suffix] >> 20} MB unpacked).")
+                            raise InputError.of("zip_member_too_large", suffix=suffix, mb=caps[suffix] >> 20)
                         out.write(chunk)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, RuntimeError, EOFError, ValueError) as e:
-        raise InputError(f"That zip cannot be read ({e}).") from None
+        raise InputError.of("zip_unreadable", reason=e) from None
 
 
 def _check_zip_directory(path):
@@ -326,4 +316,4 @@ def _check_zip_directory(path):
         raise zipfile.BadZipFile("File is not a zip file")
     entries, directory_bytes = struct.unpack("<xxxxxxxxxxHI", tail[at:at + 16])
     if entries == 0xFFFF or directory_bytes == 0xFFFFFFFF or directory_bytes > MAX_ZIP_DIRECTORY_BYTES:
-        raise InputError("The zip must hold one .safetensors and one .json file.")
+        raise InputError.of("zip_pair")

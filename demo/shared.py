@@ -5,9 +5,11 @@ chooses "Use in this session" gets it in their Session, and only they see it.
 """
 import functools
 
+import gradio as gr
 import torch
 
 from .pictures import PictureStore
+from .texts import DEFAULT, language_of, say, static
 
 KINDS = ("generator", "classifier")
 
@@ -85,23 +87,37 @@ class Shared:
     def model_ids(self, session):
         return {kind: model_id(self.model_of(session, kind)) for kind in KINDS}
 
-    def summary(self, session):
+    def summary(self, session, lang=DEFAULT):
+        """Which models this session uses, in the visitor's language `lang` (None, as the page is laid out: the
+        page's own language, for a session on the shipped models)."""
+        if lang is None and session is None:
+            return static("session_uses_shipped")
         parts = []
         for kind in KINDS:
             model = self.model_of(session, kind)
-            parts.append(f"**{kind}**: " + ("shipped" if model is self.shipped[kind]
-                                             else f"your run `{model_id(model)}`"))
-        return "This session uses " + " · ".join(parts)
+            parts.append(say(lang, "session_part", kind=say(lang, f"kind_{kind}"),
+                             which=say(lang, "shipped") if model is self.shipped[kind]
+                             else say(lang, "your_run", run=model_id(model))))
+        return say(lang, "session_uses", parts=" · ".join(parts))
 
-    def models_line(self, session, *kinds):
-        """Which models a tab runs on, in words: 'Model 1 (generator): shipped' or '… your run `ID`'."""
+    def models_line(self, session, *kinds, lang=DEFAULT):
+        """Which models a tab runs on, in words: 'Model 1 (generator): shipped' or '… your run `ID`', in the
+        visitor's language `lang` (None, as the page is laid out: the page's own language, the shipped models)."""
+        if lang is None and session is None:
+            return static("runs_on_shipped_" + "_".join(kinds))
         parts = []
         for kind in kinds:
             model = self.model_of(session, kind)
-            name = "Model 1 (generator)" if kind == "generator" else "Model 2 (classifier)"
-            parts.append(f"**{name}**: " + ("the shipped one" if model is self.shipped[kind]
-                                            else f"**your** run `{model_id(model)}`"))
-        return "Runs on " + " · ".join(parts)
+            parts.append(say(lang, "runs_on_part", name=say(lang, f"model_name_{kind}"),
+                             which=say(lang, "the_shipped_one") if model is self.shipped[kind]
+                             else say(lang, "your_run_bold", run=model_id(model))))
+        return say(lang, "runs_on", parts=" · ".join(parts))
+
+    def models_line_handler(self, *kinds):
+        """An event's handler: the visitor's Session -> models_line in the visitor's language."""
+        def line(session, request: gr.Request = None):
+            return self.models_line(session, *kinds, lang=language_of(request))
+        return line
 
     def on_model_change(self, listener):
         """A tab's `listener(event)` chains, after an event that changes the session's models (the Train tab's

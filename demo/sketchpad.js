@@ -112,7 +112,8 @@ element.querySelector(".pad-redo").addEventListener("click", redo);
 // The page's one Clear: the pad, and the upload box (an upload replaces the drawing; clearing clears either).
 element.querySelector(".pad-clear").addEventListener("click", () => {
   clear();
-  document.querySelector('#upload button[aria-label="Clear"]')?.click();
+  // gradio's own label of the upload box's clear button, in the page's language (gradio's i18n: en, ja)
+  document.querySelector('#upload button[aria-label="Clear"], #upload button[aria-label="クリア"]')?.click();
 });
 canvas.addEventListener("keydown", (e) => {
   if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "z" && e.key.toLowerCase() !== "y") return;

@@ -85,24 +85,23 @@ def check_training_settings(kind, budget, epochs, batch_size, lr, train_size, av
     """What the Train tab or /train sends -> clean settings, or gr.Error saying what is wrong. `epochs` counts only
     with the budget "until N epochs"."""
     if not isinstance(kind, str) or kind not in KINDS:
-        raise InputError(f"The model must be one of {', '.join(KINDS)}, got {kind!r}.")
+        raise InputError.of("model_kind", kinds=", ".join(KINDS), value=repr(kind))
     if not isinstance(budget, str) or budget not in BUDGETS:
-        raise InputError(f"The time budget must be one of {', '.join(BUDGETS)}, got {budget!r}.")
+        raise InputError.of("budget_kind", budgets=", ".join(BUDGETS), value=repr(budget))
     name = {label: name for name, label in START_LABELS.items()}.get(start, start) if isinstance(start, str) else None
     if name not in START_FROM:
-        raise InputError(f"Start from {' or '.join(START_LABELS.values())}, not {start!r}.")
+        raise InputError.of("bad_start", starts=" or ".join(START_LABELS.values()), value=repr(start))
     limits = {"epochs": (1, MAX_EPOCHS), "batch_size": LIMITS["batch_size"], "lr": LIMITS["lr"],
               "train_size": (1, available)}
-    names = {"epochs": "number of epochs", "batch_size": "batch size", "lr": "learning rate",
-             "train_size": "training-set size"}
+    names = {key: (f"setting_{key}", {}) for key in limits}  # the settings' names: texts of demo/texts.py
     values = {"epochs": epochs if BUDGETS[budget] is None else 1, "batch_size": batch_size, "lr": lr,
               "train_size": train_size}
     for key, v in values.items():
         lo, hi = limits[key]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
-            raise InputError(f"The {names[key]} must be between {lo:g} and {hi:g}, got {v!r}.")
+            raise InputError.of("setting_range", setting=names[key], low=f"{lo:g}", high=f"{hi:g}", value=repr(v))
         if key != "lr" and int(v) != v:
-            raise InputError(f"The {names[key]} must be a whole number, got {v!r}.")
+            raise InputError.of("setting_whole", setting=names[key], value=repr(v))
     return {"kind": kind, "budget": budget, "epochs": int(values["epochs"]), "batch_size": int(batch_size),
             "lr": float(lr), "train_size": int(train_size), "start": name}
 
@@ -115,8 +114,7 @@ def start_model(start, kind, shipped, session):
     if start == "yours":
         own = session.own_model(kind) if session is not None else None
         if own is None:
-            raise InputError(f"This session has no {kind} of its own yet: train one from a fresh model first, or "
-                             "load one on the Train tab.")
+            raise InputError.of("no_own_model", kind=(f"kind_{kind}", {}))
         return own
     return None
 
@@ -392,11 +390,9 @@ class TrainingRunner:
             if now - when > RESERVED_FOR_S:  # let in, but never run (cancelled while queued)
                 del self._reserved[other]
         if owner in self._line or owner in self._reserved or self._own_job(owner) is not None:
-            raise InputError("You already have a training running or waiting; stop it, or wait for it to end, "
-                             "before you start another.")
+            raise InputError.of("one_training")
         if len(self._line) >= MAX_WAITING:
-            raise InputError(f"{len(self._line)} visitors are already waiting to train; try again in a few "
-                             "minutes.")
+            raise InputError.of("line_full", n=len(self._line))
 
     def _drop_stale_places(self):
         now = time.monotonic()
