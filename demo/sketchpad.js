@@ -9,8 +9,13 @@ const pen = canvas.getContext("2d");
 const BRUSH = 22;   // px of the canvas's 560: about MNIST's stroke for a digit drawn across most of the pad
 let strokes = [], undone = [], current = null, pointer = null, seq = 0;
 
+// Paper and ink: black on white, or in the dark theme white on near-black (as model 2 sees a digit), so that the
+// pad is no white sheet glaring on a dark page. Only the look: the strokes sent are the same.
+const DARK = document.body.classList.contains("dark");
+const PAPER = DARK ? "#111827" : "#fff", INK = DARK ? "#f9fafb" : "#000";
+
 function paint() {
-  pen.fillStyle = "#fff";
+  pen.fillStyle = PAPER;
   pen.fillRect(0, 0, canvas.width, canvas.height);
   for (const s of current ? [...strokes, current] : strokes) {
     pen.beginPath();
@@ -21,7 +26,7 @@ function paint() {
 }
 
 function setup() {
-  pen.strokeStyle = "#000";
+  pen.strokeStyle = INK;
   pen.lineWidth = BRUSH;
   pen.lineCap = "round";
   pen.lineJoin = "round";

@@ -233,6 +233,10 @@ def test_the_dark_theme_shows_marks_and_text_a_visitor_can_read(browser, served_
         chart = Image.open(io.BytesIO(page.locator("#traversal img").screenshot())).convert("RGB")
         assert luminance(chart.getpixel((2, 2))) < 0.1
         check_draw_answer_contrast(page)
+        # The pad is dark paper with light ink, not a white sheet.
+        paper = page.evaluate("() => Array.from(document.querySelector('#sketch canvas').getContext('2d')"
+                              ".getImageData(2, 2, 1, 1).data)")
+        assert luminance(paper) < 0.05, paper
         screenshot(page, "dark-draw.png", for_readme=False)
     finally:
         page.context.close()
