@@ -18,7 +18,7 @@ from cvae.drawn_digits import render_strokes
 from cvae.second_opinion import second_opinion
 
 from . import handlers as h
-from .shared import PRIVATE, inference
+from .shared import PRIVATE, OneAtATime, inference
 
 HELP = """Draw a digit on the pad with a mouse, a finger or a pen. Model 2 reads it after every stroke and shows
 the 28 × 28 picture it actually saw; model 1 gives a second opinion (which digit's generator explains your drawing
@@ -247,14 +247,22 @@ def build(ctx):
         session.last_drawing = x
         return answer, session
 
+    reading_now = OneAtATime()  # a client that sends drawings in parallel (the page never does) waits for none
+
     @inference
-    def read_drawing(session, value):
+    def read_drawing(session, value, request: gr.Request = None):
+        key = request.session_hash if request is not None else None
+        if not reading_now.enter(key):
+            return gr.skip(), gr.skip()
         try:
-            about, image = drawing_of(value)
-        except h.InputError as e:
-            return remember(session, reading_html(value.get("seq") if isinstance(value, dict) else "0",
-                                                  message=e.message), None)
-        return remember(session, *read(*models(session), image, about, "drawing"))
+            try:
+                about, image = drawing_of(value)
+            except h.InputError as e:
+                return remember(session, reading_html(value.get("seq") if isinstance(value, dict) else "0",
+                                                      message=e.message), None)
+            return remember(session, *read(*models(session), image, about, "drawing"))
+        finally:
+            reading_now.leave(key)
 
     @inference
     def read_uploaded(session, upload):

@@ -21,6 +21,7 @@ from torch.nn import functional as F
 
 from cvae.data import default_data_dir, load_sample
 from cvae.models import Y_DIM
+from cvae.second_opinion import second_opinion
 
 from . import handlers as h
 from .shared import LIVE, RAW, inference
@@ -397,7 +398,12 @@ def drawing_view(generator, classifier, drawing, lang=DEFAULT):
         raise h.InputError.of("draw_first")
     label, _ = h.classify(classifier, x)
     read = h.predicted_digit(label)
-    return real_digit_view(generator, x, read, say(lang, "drawing_note", digit=read))
+    note = say(lang, "drawing_note", digit=read)
+    opinion = second_opinion(generator, x)
+    if opinion["is_digit"] is False:  # model 1's second opinion (cvae/second_opinion.py)
+        note += "\n\n⚠️ " + say(lang, "drawing_not_a_digit", best=f"{opinion['best']:.0f}",
+                                  threshold=f"{opinion['threshold']:.0f}")
+    return real_digit_view(generator, x, read, note)
 
 
 def link_view(params, z_dim, digit):

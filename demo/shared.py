@@ -4,6 +4,7 @@ The shipped generator (model 1) and classifier (model 2) serve every visitor; a 
 chooses "Use in this session" gets it in their Session, and only they see it.
 """
 import functools
+import threading
 
 import gradio as gr
 import torch
@@ -29,6 +30,27 @@ def model_id(model):
     if meta.get("run_id") or meta.get("source_name"):
         return meta.get("run_id") or meta["source_name"]
     return f"shipped:{meta['sha256'][:12]}" if meta.get("sha256") else "shipped"
+
+
+class OneAtATime:
+    """At most one request of each visitor in a handler at a time, for the handlers outside gradio's queue
+    (queue=False), which no concurrency limit reaches: the page never sends a second before the first is answered
+    (trigger_mode="always_last"), so a second one at once is a client's own flood, and it is turned away at once."""
+
+    def __init__(self):
+        self._busy, self._lock = set(), threading.Lock()
+
+    def enter(self, key):
+        """True when `key` (a session hash; None: no visitor to count) may go on; then leave(key) when done."""
+        with self._lock:
+            if key is not None and key in self._busy:
+                return False
+            self._busy.add(key)
+            return True
+
+    def leave(self, key):
+        with self._lock:
+            self._busy.discard(key)
 
 
 class Session:
