@@ -33,6 +33,7 @@ from cvae.preprocess import to_grid_image
 from . import handlers as h
 from .explore import test_digits
 from .shared import PRIVATE, inference
+from .texts import CJK_FONTS, DEFAULT, language_of, say, static
 
 WRITEUP_DIR = Path(__file__).resolve().parent.parent / "results" / "reproduce"
 WRITEUP_FIGURES = ("samples_5_epoch1.png", "samples_5_epoch10.png", "reconstructions_epoch1.png",
@@ -45,24 +46,9 @@ SAMPLE_DIGIT = 5
 # gr.Markdown renders $$...$$ with the KaTeX that gradio bundles (no network); said here so that it cannot change
 # with gradio's defaults.
 LATEX = [{"left": "$$", "right": "$$", "display": True}]
-HELP = """The two models behind the other tabs, **as this session runs them**: each distribution's formula as Pixyz
-prints it from the live object, the code that defines it, the networks inside, and the write-up's figures beside
-the same figures made by the model in use. Pixyz's point: the code reads like the formulas."""
-MODELS = (("generator", "Model 1 — draws a digit: p(x|z,y)"), ("classifier", "Model 2 — reads a digit: p(y|x,z)"))
+# The models, and each part's role in words: texts of demo/texts.py (model_title_KIND, role_KIND_PART, role_prior).
+MODELS = (("generator", "model_title_generator"), ("classifier", "model_title_classifier"))
 PARTS = ("q", "p", "prior", "loss")
-ROLES = {
-    ("generator", "q"): "**The encoder** (inference model): a Normal over the style z, its mean and scale computed "
-                        "by a network from the image x and its digit y.",
-    ("generator", "p"): "**The decoder** (generative model): one Bernoulli per pixel of x, its probability drawn "
-                        "by a network from the style z and the digit y.",
-    ("classifier", "q"): "**The encoder**: a Normal over z, computed from the image x and its digit y, trained "
-                         "with p. Since x nearly always tells y, z carries little, and model 2's answers draw z "
-                         "from the prior instead.",
-    ("classifier", "p"): "**The reader**: a Categorical over the ten digits y, computed by a network from the image "
-                         "x and a z.",
-    "prior": "**The prior**: the standard Normal N(0, I) over the {z_dim} numbers of z. New digits start from a z "
-             "drawn from it, and so do model 2's answers.",
-}
 # The ELBO, for the one line on why the loss is what it is: hand-written maths (a derivation, not an object).
 BOUNDS = {
     "generator": r"\log p(x|y) \geq \mathbb{E}_{q(z|x,y)} \left[\log p(x|z,y) \right] - "
@@ -99,14 +85,14 @@ def shipped(ctx, kind):
     return ctx.model_of(None, kind)
 
 
-def in_use(ctx, session):
+def in_use(ctx, session, lang=DEFAULT):
     """{kind: (model, what it is in words)} for the models this session runs on."""
     ids = ctx.model_ids(session)
     out = {}
     for kind in ("generator", "classifier"):
         model = ctx.model_of(session, kind)
-        name = (f"the shipped model (`{ids[kind]}`)" if model is shipped(ctx, kind)
-                else f"your model (run `{ids[kind]}`)")
+        name = (say(lang, "the_shipped_model_id", id=ids[kind]) if model is shipped(ctx, kind)
+                else say(lang, "your_model_run", id=ids[kind]))
         out[kind] = (model, name)
     return out
 
@@ -116,16 +102,13 @@ def last_drawing_of(session):
     return getattr(session, "last_drawing", None)
 
 
-def about_markdown(ctx, session):
+def about_markdown(ctx, session, lang=DEFAULT):
     """Which models the tab describes: the shipped ones, or the visitor's own after "Use in this session"."""
-    used = in_use(ctx, session)
-    lines = [f"- **Model 1** (generator): {used['generator'][1]}",
-             f"- **Model 2** (classifier): {used['classifier'][1]}"]
+    used = in_use(ctx, session, lang)
+    lines = [say(lang, "about_model1", name=used["generator"][1]), say(lang, "about_model2", name=used["classifier"][1])]
     mine = any(model is not shipped(ctx, kind) for kind, (model, _) in used.items())
-    note = ("Your model (trained, loaded or uploaded on the Train tab) is in use through *Use in this session*; "
-            "the Generate and Draw tabs run on it too." if mine else
-            "Train your own on the Train tab and choose *Use in this session*: this tab will then describe it.")
-    return "**This tab describes the models this session uses:**\n\n" + "\n".join(lines) + "\n\n" + note
+    note = say(lang, "about_mine") if mine else say(lang, "about_shipped")
+    return say(lang, "about_heading") + "\n\n" + "\n".join(lines) + "\n\n" + note
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -136,18 +119,16 @@ def formula(model, part):
     return model.loss.loss_text if part == "loss" else getattr(model, part).prob_text
 
 
-def formula_markdown(model, part):
-    """One part's formula as display maths, and a line on what it is."""
+def formula_markdown(model, part, lang=DEFAULT):
+    """One part's formula as display maths, and a line on what it is (in the visitor's language `lang`)."""
     maths = f"$$\n{formula(model, part)}\n$$"
     if part == "loss":
         one_pass = OnePassELBO(model.p, model.q, model.prior).loss_text
-        trainer = ("prints the same formula" if one_pass == model.loss.loss_text
-                   else f"prints `{one_pass}`")
-        return (f"{maths}\n\n**The loss**: minus the ELBO, averaged over a batch. The ELBO bounds the data's "
-                f"log-likelihood from below,\n\n$$\n{BOUNDS[model.kind]}\n$$\n\nso minimising KL − E[log p] "
-                "pushes that bound up: the expectation rewards explaining the data, the KL keeps q close to the "
-                f"prior. (The trainer's one-pass version of it, `cvae.fastpath.OnePassELBO`, {trainer}.)")
-    role = ROLES.get((model.kind, part)) or ROLES[part].format(z_dim=model.z_dim)
+        trainer = (say(lang, "same_formula") if one_pass == model.loss.loss_text
+                   else say(lang, "prints_formula", formula=one_pass))
+        return f"{maths}\n\n" + say(lang, "loss_role", bound=BOUNDS[model.kind], trainer=trainer)
+    role = (say(lang, "role_prior", z_dim=model.z_dim) if part == "prior"
+            else say(lang, f"role_{model.kind}_{part}"))
     return f"{maths}\n\n{role}"
 
 
@@ -183,16 +164,16 @@ def code_markdown(code):
 # ---------------------------------------------------------------------------------------------------------------
 # Networks and what the weights reached
 
-def layer_text(module):
+def layer_text(module, lang=DEFAULT):
     """A layer in a few words: its kind and sizes (repr(module) spells out every default)."""
     kind = type(module).__name__
     if isinstance(module, nn.Linear):
-        bias = "" if module.bias is not None else ", no bias"
+        bias = "" if module.bias is not None else say(lang, "no_bias")
         return f"{kind} {module.in_features} → {module.out_features}{bias}"
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         (k, _), (s, _) = module.kernel_size, module.stride
-        return f"{kind} {module.in_channels} → {module.out_channels} channels, {k} × {k}" + (
-            f", stride {s}" if s != 1 else "")
+        return f"{kind} {module.in_channels} → {module.out_channels} {say(lang, 'channels')}, {k} × {k}" + (
+            say(lang, "stride", s=s) if s != 1 else "")
     if isinstance(module, nn.BatchNorm2d):
         return f"{kind} ({module.num_features})"
     if isinstance(module, nn.MaxPool2d):
@@ -202,13 +183,13 @@ def layer_text(module):
     return kind
 
 
-def layer_rows(distribution, prefix):
+def layer_rows(distribution, prefix, lang=DEFAULT):
     """(name, layer, parameters) for every layer of a distribution's networks: the modules with no children."""
     rows = []
     for name, module in distribution.named_modules():
         if name and not list(module.children()):
             count = sum(p.numel() for p in module.parameters(recurse=False))
-            rows.append((f"{prefix}.{name}", layer_text(module), count))
+            rows.append((f"{prefix}.{name}", layer_text(module, lang), count))
     return rows
 
 
@@ -216,44 +197,52 @@ def count_parameters(module):
     return sum(p.numel() for p in module.parameters())
 
 
-def networks_markdown(model, title):
+def networks_markdown(model, title, lang=DEFAULT):
     """The model's layers with their parameter counts, its latent size, and what its weights reached."""
     out = [f"#### {title}",
-           f"Architecture **{model.arch}**, latent z of **{model.z_dim}** numbers, hidden width {model.hidden}; "
-           f"**{count_parameters(model):,}** parameters: q(z|x,y) {count_parameters(model.q):,}, "
-           f"{model.p.prob_text} {count_parameters(model.p):,}, the prior p(z) none (N(0, I) is fixed).",
-           "", "| layer | | parameters |", "|---|---|---:|"]
+           say(lang, "networks_summary", arch=model.arch, z_dim=model.z_dim, hidden=model.hidden,
+               total=f"{count_parameters(model):,}", q=f"{count_parameters(model.q):,}", p_text=model.p.prob_text,
+               p=f"{count_parameters(model.p):,}"),
+           "", say(lang, "layer_header"), "|---|---|---:|"]
     for part in ("q", "p"):
-        for name, layer, count in layer_rows(getattr(model, part), part):
+        for name, layer, count in layer_rows(getattr(model, part), part, lang):
             out.append(f"| `{name}` | {layer} | {f'{count:,}' if count else ''} |")
-    return "\n".join(out) + "\n\n" + metrics_markdown(model)
+    return "\n".join(out) + "\n\n" + metrics_markdown(model, lang)
 
 
-def metrics_markdown(model):
+def data_name(data, lang=DEFAULT):
+    """The training data as a model's JSON names it ("full", "sample") in the visitor's language."""
+    return say(lang, f"data_{data}") if data in ("full", "sample") else data
+
+
+def metrics_markdown(model, lang=DEFAULT):
     """What the weights reached, from their JSON (the shipped weights, or a trained run's metadata)."""
     meta = getattr(model, "metadata", None) or {}
     training, history = meta.get("training") or {}, meta.get("history") or []
     parts = []
     if training.get("command"):
-        parts.append(f"Trained with `{training['command']}` ({training.get('epochs')} epochs on {training.get('data')}"
-                     f" MNIST, {training.get('minutes')} min on {training.get('device')}).")
+        parts.append(say(lang, "trained_with", command=training["command"], epochs=training.get("epochs"),
+                         data=data_name(training.get("data"), lang), minutes=training.get("minutes"),
+                         device=training.get("device")))
     elif meta.get("progress"):
         p = meta["progress"]
-        parts.append(f"Trained on the Train tab: {p.get('train_seconds', 0):.0f} s, {p.get('steps', 0):,} steps on "
-                     f"{training.get('data', '?')} MNIST" + (", stopped early." if p.get("partial") else "."))
+        parts.append(say(lang, "trained_on_tab", seconds=f"{p.get('train_seconds', 0):.0f}",
+                         steps=f"{p.get('steps', 0):,}", data=data_name(training.get("data", "?"), lang))
+                     + say(lang, "stopped_early_end" if p.get("partial") else "full_stop"))
     last = history[-1] if history else {}
     last = {**last, **(meta.get("test") or {})}
     figures = []
     if "test_loss" in last:
-        figures.append(f"test loss (negative ELBO) **{last['test_loss']:.2f}** nats")
+        figures.append(say(lang, "metric_test_loss", loss=f"{last['test_loss']:.2f}"))
     if "test_accuracy" in last:
-        figures.append(f"test accuracy **{last['test_accuracy'] * 100:.2f} %**")
+        figures.append(say(lang, "metric_test_accuracy", accuracy=f"{last['test_accuracy'] * 100:.2f}"))
     if "train_accuracy" in last:
-        figures.append(f"train accuracy {last['train_accuracy'] * 100:.2f} %")
+        figures.append(say(lang, "metric_train_accuracy", accuracy=f"{last['train_accuracy'] * 100:.2f}"))
     if figures:
-        where = f"after epoch {last['epoch']}" if "epoch" in last and not meta.get("test") else "at the end"
-        parts.append(f"Reached {where}: " + ", ".join(figures) + ".")
-    return " ".join(parts) or "*These weights came without metrics.*"
+        where = (say(lang, "after_epoch", epoch=last["epoch"]) if "epoch" in last and not meta.get("test")
+                 else say(lang, "at_the_end"))
+        parts.append(say(lang, "reached", where=where, figures=(", " if lang == DEFAULT else "、").join(figures)))
+    return " ".join(parts) or say(lang, "no_metrics")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -341,22 +330,34 @@ def accuracy_history(model):
     return [m for m in history if "test_accuracy" in m]
 
 
-def accuracy_plot(history, title):
-    """Model 2's train and test accuracy per epoch: the write-up recipe's against `history`, as a PNG image."""
+def plot_font(lang):
+    """Matplotlib's font for words in `lang`: its own for English, a Noto CJK font for Japanese (when installed)."""
+    from matplotlib.font_manager import FontProperties
+    found = [path for path in CJK_FONTS if lang != DEFAULT and Path(path).exists()]
+    return FontProperties(fname=found[0]) if found else FontProperties()
+
+
+def accuracy_plot(history, title, lang=DEFAULT):
+    """Model 2's train and test accuracy per epoch: the write-up recipe's against `history`, as a PNG image, its
+    words in the visitor's language `lang`."""
     from matplotlib.figure import Figure  # not pyplot: its global state is not for two requests at once
     writeup = writeup_accuracy()
+    font = plot_font(lang)
     fig = Figure(figsize=(5.6, 3.4), dpi=110)
     ax = fig.subplots()
-    for rows, name, colour in ((writeup, "write-up recipe (mlp)", "tab:gray"), (history, title, "tab:blue")):
+    for rows, name, colour in ((writeup, say(lang, "plot_writeup"), "tab:gray"), (history, title, "tab:blue")):
         if rows:
             epochs = [m["epoch"] for m in rows]
-            ax.plot(epochs, [m["train_accuracy"] for m in rows], "o--", color=colour, label=f"{name}, train")
-            ax.plot(epochs, [m["test_accuracy"] for m in rows], "s-", color=colour, label=f"{name}, test")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy (z from the prior)")
-    ax.set_title("Model 2: accuracy per epoch")
+            ax.plot(epochs, [m["train_accuracy"] for m in rows], "o--", color=colour,
+                    label=say(lang, "plot_train", name=name))
+            ax.plot(epochs, [m["test_accuracy"] for m in rows], "s-", color=colour,
+                    label=say(lang, "plot_test", name=name))
+    ax.set_xlabel(say(lang, "plot_epoch"), fontproperties=font)
+    ax.set_ylabel(say(lang, "plot_accuracy"), fontproperties=font)
+    ax.set_title(say(lang, "plot_title"), fontproperties=font)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    font.set_size(7)
+    ax.legend(prop=font)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
@@ -390,7 +391,7 @@ class _Key:
 _writeup_key = _Key()
 
 
-def generator_figures(generator, classifier):
+def generator_figures(generator, classifier, lang=DEFAULT):
     """The model in use's 64 samples of a 5 and its reconstructions of the write-up's originals (data: URLs), and
     what their captions must say: which z, and where the originals' digits came from."""
     def compute():
@@ -401,64 +402,55 @@ def generator_figures(generator, classifier):
         return samples, recon, read
     samples, recon, read = cached(generator, "figures", compute)
     if generator.z_dim == WRITEUP_Z_DIM:
-        same_z = "the write-up's very z (64 draws of 64 numbers, torch seed 0)"
+        same_z = say(lang, "same_z_writeup")
     elif generator.z_dim < WRITEUP_Z_DIM:
-        same_z = (f"the write-up's 64 draws (torch seed 0) cut to their first {generator.z_dim} numbers: this z has "
-                  f"{generator.z_dim} dimensions, the write-up's 64, so “the same z” can only mean the same draws, "
-                  "not the same points")
-        same_z += ", and the same place in z does not mean the same style in two models trained apart"
+        same_z = say(lang, "same_z_shorter", z_dim=generator.z_dim)
     else:
-        same_z = (f"the write-up's 64 draws (torch seed 0), each given {generator.z_dim - WRITEUP_Z_DIM} more "
-                  "numbers: this z is longer than the write-up's")
-    labels_note = ("their digits from MNIST's test set" if not read else
-                   f"{read} of their 32 digits read by the shipped model 2, as full MNIST is not on disk to look "
-                   "them up")
+        same_z = say(lang, "same_z_longer", more=generator.z_dim - WRITEUP_Z_DIM)
+    labels_note = say(lang, "labels_from_mnist") if not read else say(lang, "labels_read", read=read)
     return samples, recon, same_z, labels_note
 
 
-def figures_html(ctx, session):
+def figures_html(ctx, session, lang=DEFAULT):
     """The write-up's figures beside the model in use's: samples of a 5, reconstructions, model 2's accuracy."""
-    used = in_use(ctx, session)
+    used = in_use(ctx, session, lang)
     generator, gen_name = used["generator"]
     classifier, cls_name = used["classifier"]
     gen_name, cls_name = markdown_code(gen_name), markdown_code(cls_name)
     writeup = writeup_figures_html()
-    samples, recon, same_z, labels_note = generator_figures(generator, shipped(ctx, "classifier"))
+    samples, recon, same_z, labels_note = generator_figures(generator, shipped(ctx, "classifier"), lang)
     history = accuracy_history(classifier)
     shipped_classifier = shipped(ctx, "classifier")
     if history:
-        plotted, plot_note = classifier, f"{cls_name}, from its JSON"
+        plotted, plot_note = classifier, say(lang, "plot_note_json", name=cls_name)
     else:  # a model trained on the Train tab measures its accuracy at the end only
         history, plotted = accuracy_history(shipped_classifier), shipped_classifier
-        plot_note = ("the shipped classifier, from its JSON (" + cls_name + " in use has no per-epoch accuracy: the "
-                     "Train tab measures it at the end; see the networks above)")
-    plot = h.png_data_url(cached(plotted, "accuracy plot", lambda: accuracy_plot(history, "shipped classifier"
-                                                                                 if plotted is shipped_classifier
-                                                                                 else "your classifier")))
-    w = "the write-up's recipe (<code>python -m cvae reproduce</code>: the mlp, 10 epochs on full MNIST)"
+        plot_note = say(lang, "plot_note_shipped", name=cls_name)
+    plot = h.png_data_url(cached(plotted, ("accuracy plot", lang), lambda: accuracy_plot(
+        history, say(lang, "plot_shipped" if plotted is shipped_classifier else "plot_yours"), lang)))
+    w = say(lang, "writeup_recipe")
     return f"""
-<h4>64 samples of a 5</h4>
+<h4>{say(lang, "fig_samples_heading")}</h4>
 <div class="figs">
-{figure_html(writeup["samples_5_epoch1.png"], f"After 1 epoch of {w}.", alt="write-up samples of a 5, epoch 1")}
-{figure_html(writeup["samples_5_epoch10.png"], "After 10 epochs of the write-up's recipe.",
-             alt="write-up samples of a 5, epoch 10")}
-{figure_html(samples, f"Model 1 in use, {gen_name}: z from {same_z}.", alt="samples of a 5 by the model in use")}
+{figure_html(writeup["samples_5_epoch1.png"], say(lang, "fig_after_1", recipe=w),
+             alt="write-up samples of a 5, epoch 1")}
+{figure_html(writeup["samples_5_epoch10.png"], say(lang, "fig_after_10"), alt="write-up samples of a 5, epoch 10")}
+{figure_html(samples, say(lang, "fig_samples_yours", name=gen_name, same_z=same_z),
+             alt="samples of a 5 by the model in use")}
 </div>
-<h4>Reconstructions: originals on top, reconstructions under them</h4>
+<h4>{say(lang, "fig_recon_heading")}</h4>
 <div class="figs">
-{figure_html(writeup["reconstructions_epoch1.png"], "The write-up's recipe after 1 epoch.",
-             alt="write-up reconstructions, epoch 1")}
-{figure_html(writeup["reconstructions_epoch10.png"], "The write-up's recipe after 10 epochs.",
+{figure_html(writeup["reconstructions_epoch1.png"], say(lang, "fig_recon_1"), alt="write-up reconstructions, epoch 1")}
+{figure_html(writeup["reconstructions_epoch10.png"], say(lang, "fig_recon_10"),
              alt="write-up reconstructions, epoch 10")}
-{figure_html(recon, f"Model 1 in use, {gen_name}: the same originals (MNIST's first 32 test digits, read back from "
-             f"the write-up's figure; {labels_note}); z drawn from q(z|x,y) with seed 0.",
+{figure_html(recon, say(lang, "fig_recon_yours", name=gen_name, labels=labels_note),
              alt="reconstructions by the model in use")}
 </div>
-<h4>Model 2: accuracy per epoch (z from the prior)</h4>
+<h4>{say(lang, "fig_accuracy_heading")}</h4>
 <div class="figs">
-{figure_html(writeup["classifier_accuracy.png"], "The write-up's recipe (results/reproduce/).", wide=True, plot=True,
+{figure_html(writeup["classifier_accuracy.png"], say(lang, "fig_accuracy_writeup"), wide=True, plot=True,
              alt="write-up accuracy per epoch")}
-{figure_html(plot, f"The write-up's recipe (grey) and {plot_note} (blue).", wide=True, plot=True,
+{figure_html(plot, say(lang, "fig_accuracy_both", note=plot_note), wide=True, plot=True,
              alt="accuracy per epoch, write-up and model in use")}
 </div>"""
 
@@ -511,7 +503,7 @@ def digits_where_z_matters(classifier):
     return cached(classifier, "z matters", compute)
 
 
-def predictor_html(classifier, x, about):
+def predictor_html(classifier, x, about, lang=DEFAULT):
     """A picture, and model 2's p(y|x,z) for each draw of z: a row each, shaded by probability, then their mean."""
     probs = predictions_over_z(classifier, x)
     mean = probs.mean(0)
@@ -526,52 +518,52 @@ def predictor_html(classifier, x, about):
     head = "<tr><th>z</th>" + "".join(f"<th>{d}</th>" for d in range(Y_DIM)) + "</tr>"
     body = "".join(f"<tr><td>z<sub>{i + 1}</sub></td>{cells(row, int(row.argmax()))}</tr>"
                    for i, row in enumerate(probs))
-    body += f'<tr class="mean"><td>mean</td>{cells(mean, top)}</tr>'
+    body += f'<tr class="mean"><td>{say(lang, "mean")}</td>{cells(mean, top)}</tr>'
     agree = int((tops == top).sum())
-    moves = (f"The answer is {top} for {agree} of the {len(probs)} draws of z"
-             + (" — all of them" if agree == len(probs) else "") + f"; its probability moves between {low:.2f} % and "
-             f"{high:.2f} % with z.")
+    moves = say(lang, "answer_moves", top=top, agree=agree, n=len(probs), low=f"{low:.2f}", high=f"{high:.2f}",
+                all=say(lang, "all_of_them") if agree == len(probs) else "")
     return f"""
 <div style="display: flex; gap: 18px; align-items: flex-start" id="predictor-answer" data-top="{top}">
   <div><img src="{h.png_data_url(h.enlarge(x.view(28, 28), 28))}" alt="{html.escape(about, quote=True)}">
        <div class="caption">{html.escape(about)}</div></div>
-  <div><table><caption class="caption">p(y|x,z) in %, for {len(probs)} z drawn from the prior p(z)</caption>
+  <div><table><caption class="caption">{say(lang, "predictor_caption", n=len(probs))}</caption>
        {head}{body}</table>
-       <p>{moves} The mean row is what the Draw tab reports: it averages the same {len(probs)} draws.</p></div>
+       <p>{moves} {say(lang, "mean_row", n=len(probs))}</p></div>
 </div>"""
 
 
-def predict(ctx, session, last_drawing, source):
+def predict(ctx, session, last_drawing, source, lang=DEFAULT):
     """The predictor's HTML for the visitor's last drawing (`source` "drawing", when there is one), a test digit
     where z matters to the model in use ("z matters"), or a random MNIST test digit."""
-    classifier, name = in_use(ctx, session)["classifier"]
+    classifier, name = in_use(ctx, session, lang)["classifier"]
     if source == "drawing" and last_drawing is not None:
-        x, about = last_drawing, "Your last drawing (as model 2 sees it, 28 × 28)"
+        x, about = last_drawing, say(lang, "your_last_drawing")
     elif source == "z matters":
         x, digit, index = pick_test_digit(random.choice(digits_where_z_matters(classifier)))
-        about = (f"MNIST test digit #{index}, labelled {digit}: one of the {Z_MATTERS} of the first "
-                 f"{min(Z_MATTERS_POOL, len(test_digits()[0])):,} test digits whose answer moves most with z")
+        about = say(lang, "test_digit_z_matters", index=index, digit=digit, top=Z_MATTERS,
+                    pool=f"{min(Z_MATTERS_POOL, len(test_digits()[0])):,}")
     else:
         x, digit, index = pick_test_digit()
-        about = f"MNIST test digit #{index}, labelled {digit}"
+        about = say(lang, "test_digit_labelled", index=index, digit=digit)
         if source == "drawing":
-            about += " — nothing drawn yet on the Draw tab"
-    return predictor_html(classifier, x, about) + f'<p class="caption">Model 2 in use: {markdown_code(name)}.</p>'
+            about += say(lang, "nothing_drawn")
+    in_use_line = say(lang, "model2_in_use", name=markdown_code(name))
+    return predictor_html(classifier, x, about, lang) + f'<p class="caption">{in_use_line}</p>'
 
 
 # ---------------------------------------------------------------------------------------------------------------
 
-def describe(ctx, session):
+def describe(ctx, session, lang=DEFAULT):
     """Everything the tab shows for this session, in the order `build` lays it out: what it describes, then for
-    each model its formulas and code (PARTS), its networks, and the figures."""
-    used = in_use(ctx, session)
-    out = [about_markdown(ctx, session)]
+    each model its formulas and code (PARTS), its networks, and the figures; in the visitor's language `lang`."""
+    used = in_use(ctx, session, lang)
+    out = [about_markdown(ctx, session, lang)]
     for kind, _ in MODELS:
         model = used[kind][0]
         for part in PARTS:
-            out += [formula_markdown(model, part), code_markdown(code_of(model, part))]
-    out += [networks_markdown(used[kind][0], title) for kind, title in MODELS]
-    out.append(figures_html(ctx, session))
+            out += [formula_markdown(model, part, lang), code_markdown(code_of(model, part))]
+    out += [networks_markdown(used[kind][0], say(lang, title), lang) for kind, title in MODELS]
+    out.append(figures_html(ctx, session, lang))
     return out
 
 
@@ -579,27 +571,28 @@ def build(ctx, tab):
     """Lay out the tab inside `tab` (the gr.Tab): its content is laid out when the tab is opened (gr.render on the
     tab's select event), with what the session uses at that moment, so that the page's start carries none of it."""
     @inference
-    def read_drawing(session):
-        return predict(ctx, session, last_drawing_of(session), "drawing")
+    def read_drawing(session, request: gr.Request = None):
+        return predict(ctx, session, last_drawing_of(session), "drawing", language_of(request))
 
     @inference
-    def read_test_digit(session):
-        return predict(ctx, session, None, "test")
+    def read_test_digit(session, request: gr.Request = None):
+        return predict(ctx, session, None, "test", language_of(request))
 
     @inference
-    def read_hard_digit(session):
-        return predict(ctx, session, None, "z matters")
+    def read_hard_digit(session, request: gr.Request = None):
+        return predict(ctx, session, None, "z matters", language_of(request))
 
-    gr.Markdown(HELP)
+    gr.Markdown(static("model_help"))
 
     @gr.render(inputs=ctx.session, triggers=[tab.select], show_progress="minimal")
-    def content(session):
+    def content(session, request: gr.Request = None):
+        lang = language_of(request)
         with torch.inference_mode():
-            shown = iter(describe(ctx, session))
-            answer = predict(ctx, session, last_drawing_of(session), "drawing")
+            shown = iter(describe(ctx, session, lang))
+            answer = predict(ctx, session, last_drawing_of(session), "drawing", lang)
         gr.Markdown(next(shown), elem_id="model-about")
         for kind, title in MODELS:
-            gr.Markdown(f"### {title}")
+            gr.Markdown("### " + say(lang, title))
             for part in PARTS:
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2, min_width=300):
@@ -609,19 +602,18 @@ def build(ctx, tab):
                         # A Markdown block, not gr.Code: no code editor (~130 KB) to load.
                         gr.Markdown(next(shown), latex_delimiters=[], max_height=400, buttons=["copy"],
                                     elem_classes=["code"], elem_id=f"code-{kind}-{part}")
-        gr.Markdown("### The networks")
+        gr.Markdown(say(lang, "networks_heading"))
         with gr.Row(equal_height=False):
             for kind, _ in MODELS:
                 with gr.Column(min_width=360):
                     gr.Markdown(next(shown), elem_id=f"networks-{kind}")
-        gr.Markdown("### The write-up's figures beside the model in use's")
+        gr.Markdown(say(lang, "figures_heading"))
         gr.HTML(next(shown), css_template=FIGURES_CSS, apply_default_css=False, elem_id="model-figures")
-        gr.Markdown("### Model 2 as a predictor\nA generative model can predict: p(y|x,z) for one picture and "
-                    "several z drawn from the prior shows how much the answer moves with the style z.")
+        gr.Markdown(say(lang, "predictor_heading"))
         with gr.Row():
-            drawing_button = gr.Button("My last drawing", elem_id="predict-drawing")
-            test_button = gr.Button("A random test digit", elem_id="predict-test")
-            hard_button = gr.Button("A test digit where z matters", elem_id="predict-hard")
+            drawing_button = gr.Button(say(lang, "my_last_drawing"), elem_id="predict-drawing")
+            test_button = gr.Button(say(lang, "random_test_digit"), elem_id="predict-test")
+            hard_button = gr.Button(say(lang, "z_matters_digit"), elem_id="predict-hard")
         predictor = gr.HTML(answer, css_template=PREDICTOR_CSS, apply_default_css=False, elem_id="predictor")
         drawing_button.click(read_drawing, ctx.session, predictor, show_progress="minimal", **PRIVATE)
         test_button.click(read_test_digit, ctx.session, predictor, show_progress="minimal", **PRIVATE)

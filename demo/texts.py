@@ -308,6 +308,109 @@ digit** into z, then change the digit above: the same hand writes another digit.
     "one_training": ("You already have a training running or waiting; stop it, or wait for it to end, before you "
                      "start another."),
     "line_full": "{n} visitors are already waiting to train; try again in a few minutes.",
+
+    # Model tab (demo/model_tab.py)
+    "model_help": """The two models behind the other tabs, **as this session runs them**: each distribution's formula as Pixyz
+prints it from the live object, the code that defines it, the networks inside, and the write-up's figures beside
+the same figures made by the model in use. Pixyz's point: the code reads like the formulas.""",
+    "model_title_generator": "Model 1 — draws a digit: p(x|z,y)",
+    "model_title_classifier": "Model 2 — reads a digit: p(y|x,z)",
+    "role_generator_q": ("**The encoder** (inference model): a Normal over the style z, its mean and scale computed by "
+                         "a network from the image x and its digit y."),
+    "role_generator_p": ("**The decoder** (generative model): one Bernoulli per pixel of x, its probability drawn by a "
+                         "network from the style z and the digit y."),
+    "role_classifier_q": ("**The encoder**: a Normal over z, computed from the image x and its digit y, trained with p. "
+                          "Since x nearly always tells y, z carries little, and model 2's answers draw z from the prior "
+                          "instead."),
+    "role_classifier_p": ("**The reader**: a Categorical over the ten digits y, computed by a network from the image x "
+                          "and a z."),
+    "role_prior": ("**The prior**: the standard Normal N(0, I) over the {z_dim} numbers of z. New digits start from a z "
+                   "drawn from it, and so do model 2's answers."),
+    "the_shipped_model_id": "the shipped model (`{id}`)",
+    "your_model_run": "your model (run `{id}`)",
+    "about_model1": "- **Model 1** (generator): {name}",
+    "about_model2": "- **Model 2** (classifier): {name}",
+    "about_mine": ("Your model (trained, loaded or uploaded on the Train tab) is in use through *Use in this session*; "
+                   "the Generate and Draw tabs run on it too."),
+    "about_shipped": "Train your own on the Train tab and choose *Use in this session*: this tab will then describe it.",
+    "about_heading": "**This tab describes the models this session uses:**",
+    "same_formula": "prints the same formula",
+    "prints_formula": "prints `{formula}`",
+    "loss_role": ("**The loss**: minus the ELBO, averaged over a batch. The ELBO bounds the data's log-likelihood from "
+                  "below,\n\n$$\n{bound}\n$$\n\nso minimising KL − E[log p] pushes that bound up: the expectation "
+                  "rewards explaining the data, the KL keeps q close to the prior. (The trainer's one-pass version of "
+                  "it, `cvae.fastpath.OnePassELBO`, {trainer}.)"),
+    "networks_summary": ("Architecture **{arch}**, latent z of **{z_dim}** numbers, hidden width {hidden}; **{total}** "
+                         "parameters: q(z|x,y) {q}, {p_text} {p}, the prior p(z) none (N(0, I) is fixed)."),
+    "layer_header": "| layer | | parameters |",
+    "no_bias": ", no bias",
+    "channels": "channels",
+    "stride": ", stride {s}",
+    "trained_with": "Trained with `{command}` ({epochs} epochs on {data} MNIST, {minutes} min on {device}).",
+    "trained_on_tab": "Trained on the Train tab: {seconds} s, {steps} steps on {data} MNIST",
+    "stopped_early_end": ", stopped early.",
+    "full_stop": ".",
+    "data_full": "full",
+    "data_sample": "sample",
+    "metric_test_loss": "test loss (negative ELBO) **{loss}** nats",
+    "metric_test_accuracy": "test accuracy **{accuracy} %**",
+    "metric_train_accuracy": "train accuracy {accuracy} %",
+    "after_epoch": "after epoch {epoch}",
+    "at_the_end": "at the end",
+    "reached": "Reached {where}: {figures}.",
+    "no_metrics": "*These weights came without metrics.*",
+    "plot_writeup": "write-up recipe (mlp)",
+    "plot_train": "{name}, train",
+    "plot_test": "{name}, test",
+    "plot_epoch": "epoch",
+    "plot_accuracy": "accuracy (z from the prior)",
+    "plot_title": "Model 2: accuracy per epoch",
+    "plot_shipped": "shipped classifier",
+    "plot_yours": "your classifier",
+    "same_z_writeup": "the write-up's very z (64 draws of 64 numbers, torch seed 0)",
+    "same_z_shorter": ("the write-up's 64 draws (torch seed 0) cut to their first {z_dim} numbers: this z has {z_dim} "
+                       "dimensions, the write-up's 64, so “the same z” can only mean the same draws, not the same "
+                       "points, and the same place in z does not mean the same style in two models trained apart"),
+    "same_z_longer": ("the write-up's 64 draws (torch seed 0), each given {more} more numbers: this z is longer than "
+                      "the write-up's"),
+    "labels_from_mnist": "their digits from MNIST's test set",
+    "labels_read": ("{read} of their 32 digits read by the shipped model 2, as full MNIST is not on disk to look them "
+                    "up"),
+    "plot_note_json": "{name}, from its JSON",
+    "plot_note_shipped": ("the shipped classifier, from its JSON ({name} in use has no per-epoch accuracy: the Train tab "
+                          "measures it at the end; see the networks above)"),
+    "writeup_recipe": ("the write-up's recipe (<code>python -m cvae reproduce</code>: the mlp, 10 epochs on full "
+                       "MNIST)"),
+    "fig_samples_heading": "64 samples of a 5",
+    "fig_after_1": "After 1 epoch of {recipe}.",
+    "fig_after_10": "After 10 epochs of the write-up's recipe.",
+    "fig_samples_yours": "Model 1 in use, {name}: z from {same_z}.",
+    "fig_recon_heading": "Reconstructions: originals on top, reconstructions under them",
+    "fig_recon_1": "The write-up's recipe after 1 epoch.",
+    "fig_recon_10": "The write-up's recipe after 10 epochs.",
+    "fig_recon_yours": ("Model 1 in use, {name}: the same originals (MNIST's first 32 test digits, read back from the "
+                        "write-up's figure; {labels}); z drawn from q(z|x,y) with seed 0."),
+    "fig_accuracy_heading": "Model 2: accuracy per epoch (z from the prior)",
+    "fig_accuracy_writeup": "The write-up's recipe (results/reproduce/).",
+    "fig_accuracy_both": "The write-up's recipe (grey) and {note} (blue).",
+    "mean": "mean",
+    "answer_moves": "The answer is {top} for {agree} of the {n} draws of z{all}; its probability moves between {low} % and {high} % with z.",
+    "all_of_them": " — all of them",
+    "predictor_caption": "p(y|x,z) in %, for {n} z drawn from the prior p(z)",
+    "mean_row": "The mean row is what the Draw tab reports: it averages the same {n} draws.",
+    "your_last_drawing": "Your last drawing (as model 2 sees it, 28 × 28)",
+    "test_digit_z_matters": ("MNIST test digit #{index}, labelled {digit}: one of the {top} of the first {pool} test "
+                             "digits whose answer moves most with z"),
+    "test_digit_labelled": "MNIST test digit #{index}, labelled {digit}",
+    "nothing_drawn": " — nothing drawn yet on the Draw tab",
+    "model2_in_use": "Model 2 in use: {name}.",
+    "networks_heading": "### The networks",
+    "figures_heading": "### The write-up's figures beside the model in use's",
+    "predictor_heading": ("### Model 2 as a predictor\nA generative model can predict: p(y|x,z) for one picture and "
+                          "several z drawn from the prior shows how much the answer moves with the style z."),
+    "my_last_drawing": "My last drawing",
+    "random_test_digit": "A random test digit",
+    "z_matters_digit": "A test digit where z matters",
 }
 
 JA = {
@@ -592,6 +695,105 @@ JA = {
                      "読み込んでください。"),
     "one_training": "あなたの学習がすでに実行中か順番待ちです。停止するか、終わるのを待ってから次を始めてください。",
     "line_full": "すでに {n} 人が学習の順番を待っています。数分後にもう一度試してください。",
+
+    # Model tab (demo/model_tab.py)
+    "model_help": """他のタブで動いている2つのモデルを、**このセッションで動いているそのままの姿で** 示します：各分布の数式を
+Pixyz が実際のオブジェクトから出力したもの、それを定義するコード、中のネットワーク、そして記事の図と、使用中のモデルで
+作った同じ図です。Pixyz のねらいは、コードが数式のように読めることです。""",
+    "model_title_generator": "生成モデル1 — 数字を描く：p(x|z,y)",
+    "model_title_classifier": "生成モデル2 — 数字を読み取る：p(y|x,z)",
+    "role_generator_q": ("**エンコーダ**（推論モデル）：スタイル z 上の正規分布。平均とスケールは、画像 x とその数字 y "
+                         "からネットワークで計算します。"),
+    "role_generator_p": ("**デコーダ**（生成モデル）：x の画素ごとに1つのベルヌーイ分布。その確率は、スタイル z と数字 y "
+                         "からネットワークで計算します。"),
+    "role_classifier_q": ("**エンコーダ**：z 上の正規分布。画像 x とその数字 y から計算し、p と一緒に学習します。"
+                          "x からほぼ必ず y が分かるので z が担う情報は少なく、生成モデル2 の答えでは z を事前分布から"
+                          "引きます。"),
+    "role_classifier_p": "**読み取り部**：10個の数字 y 上のカテゴリカル分布。画像 x と z からネットワークで計算します。",
+    "role_prior": ("**事前分布**：z の {z_dim} 個の数値上の標準正規分布 N(0, I)。新しい数字はここから引いた z から"
+                   "描かれ、生成モデル2 の答えも同じです。"),
+    "the_shipped_model_id": "配布モデル（`{id}`）",
+    "your_model_run": "あなたのモデル（学習結果 `{id}`）",
+    "about_model1": "- **生成モデル1**：{name}",
+    "about_model2": "- **生成モデル2**：{name}",
+    "about_mine": ("あなたのモデル（学習タブで学習・読み込み・アップロードしたもの）を *このセッションで使う* で使用中です。"
+                   "生成タブと手書きタブもそのモデルで動きます。"),
+    "about_shipped": "学習タブで自分のモデルを学習させ、*このセッションで使う* を選ぶと、このタブはそのモデルを説明します。",
+    "about_heading": "**このタブは、このセッションで使っているモデルを説明します：**",
+    "same_formula": "同じ数式を出力します",
+    "prints_formula": "`{formula}` を出力します",
+    "loss_role": ("**損失**：ELBO の符号を反転してバッチで平均したもの。ELBO はデータの対数尤度の下界です。"
+                  "\n\n$$\n{bound}\n$$\n\nKL − E[log p] を最小化するとこの下界が上がります：期待値の項はデータを"
+                  "うまく説明すると良くなり、KL の項は q を事前分布の近くに保ちます。（学習で使う1パス版 "
+                  "`cvae.fastpath.OnePassELBO` も{trainer}。）"),
+    "networks_summary": ("アーキテクチャ **{arch}**、潜在変数 z は **{z_dim}** 個の数値、隠れ層の幅 {hidden}。"
+                         "パラメータ数 **{total}**：q(z|x,y) {q}、{p_text} {p}、事前分布 p(z) はなし（N(0, I) で固定）。"),
+    "layer_header": "| 層 | | パラメータ数 |",
+    "no_bias": "、バイアスなし",
+    "channels": "チャンネル",
+    "stride": "、ストライド {s}",
+    "trained_with": "`{command}` で学習（{data}で {epochs} エポック、{device} で {minutes} 分）。",
+    "trained_on_tab": "学習タブで学習：{seconds} 秒、{data}で {steps} ステップ",
+    "stopped_early_end": "、途中で停止。",
+    "full_stop": "。",
+    "data_full": "MNIST全体",
+    "data_sample": "MNISTのサンプル",
+    "metric_test_loss": "テストデータでの損失（負の ELBO）**{loss}** nats",
+    "metric_test_accuracy": "テストデータでの精度 **{accuracy} %**",
+    "metric_train_accuracy": "学習データでの精度 {accuracy} %",
+    "after_epoch": "{epoch} エポック後",
+    "at_the_end": "学習の終わり",
+    "reached": "{where}の結果：{figures}。",
+    "no_metrics": "*この重みには評価値が付いていません。*",
+    "plot_writeup": "記事のレシピ（mlp）",
+    "plot_train": "{name}、学習データ",
+    "plot_test": "{name}、テストデータ",
+    "plot_epoch": "エポック",
+    "plot_accuracy": "精度（z は事前分布から）",
+    "plot_title": "生成モデル2：エポックごとの精度",
+    "plot_shipped": "配布モデルの生成モデル2",
+    "plot_yours": "あなたの生成モデル2",
+    "same_z_writeup": "記事とまったく同じ z（64個の数値を64回、torch のシード 0）",
+    "same_z_shorter": ("記事の64回の z（torch のシード 0）の最初の {z_dim} 個の数値：この z は {z_dim} 次元で記事は64次元"
+                       "なので、「同じ z」は同じ点ではなく同じ乱数列という意味にしかならず、別々に学習した2つのモデルでは"
+                       "z の同じ位置が同じスタイルを意味するわけでもありません"),
+    "same_z_longer": "記事の64回の z（torch のシード 0）に {more} 個の数値を足したもの：この z は記事のものより長いです",
+    "labels_from_mnist": "数字は MNIST のテストセットから",
+    "labels_read": "MNIST全体がディスクになく調べられないため、32個のうち {read} 個の数字は配布モデルの生成モデル2 による読み取り",
+    "plot_note_json": "{name}、その JSON から",
+    "plot_note_shipped": ("配布モデルの生成モデル2、その JSON から（使用中の {name} にはエポックごとの精度がありません："
+                          "学習タブでは最後にだけ測ります。上のネットワークを参照）"),
+    "writeup_recipe": "記事のレシピ（<code>python -m cvae reproduce</code>：mlp、MNIST全体で10エポック）",
+    "fig_samples_heading": "数字 5 の64サンプル",
+    "fig_after_1": "{recipe}で1エポック後。",
+    "fig_after_10": "記事のレシピで10エポック後。",
+    "fig_samples_yours": "使用中の生成モデル1、{name}：z は{same_z}。",
+    "fig_recon_heading": "再構成画像：上が元の画像、その下が再構成画像",
+    "fig_recon_1": "記事のレシピで1エポック後。",
+    "fig_recon_10": "記事のレシピで10エポック後。",
+    "fig_recon_yours": ("使用中の生成モデル1、{name}：同じ元の画像（MNIST の最初の32個のテスト画像を記事の図から"
+                        "読み戻したもの。{labels}）。z はシード 0 で q(z|x,y) から引いています。"),
+    "fig_accuracy_heading": "生成モデル2：エポックごとの精度（z は事前分布から）",
+    "fig_accuracy_writeup": "記事のレシピ（results/reproduce/）。",
+    "fig_accuracy_both": "記事のレシピ（灰色）と{note}（青）。",
+    "mean": "平均",
+    "answer_moves": "{n} 回引いた z のうち {agree} 回で答えは {top}{all}。その確率は z によって {low} % から {high} % の間で動きます。",
+    "all_of_them": " — すべてです",
+    "predictor_caption": "事前分布 p(z) から引いた {n} 個の z についての p(y|x,z)（%）",
+    "mean_row": "平均の行が手書きタブの答えです：同じ {n} 回の z で平均しています。",
+    "your_last_drawing": "あなたが最後に描いた手書き文字画像（生成モデル2 が見た 28 × 28）",
+    "test_digit_z_matters": ("MNIST テスト画像 #{index}、正解は {digit}：最初の {pool} 個のテスト画像のうち、z によって"
+                             "答えが最も動く {top} 個の1つ"),
+    "test_digit_labelled": "MNIST テスト画像 #{index}、正解は {digit}",
+    "nothing_drawn": " — 手書きタブではまだ何も描かれていません",
+    "model2_in_use": "使用中の生成モデル2：{name}。",
+    "networks_heading": "### ネットワーク",
+    "figures_heading": "### 記事の図と、使用中のモデルの図",
+    "predictor_heading": ("### 予測器としての生成モデル2\n生成モデルは予測にも使えます：1枚の画像について、事前分布から"
+                          "引いたいくつかの z で p(y|x,z) を見ると、答えがスタイル z によってどれだけ動くかが分かります。"),
+    "my_last_drawing": "最後に描いた数字",
+    "random_test_digit": "ランダムなテスト画像",
+    "z_matters_digit": "z で答えが動くテスト画像",
 }
 
 TEXTS = {"en": EN, "ja": JA}
