@@ -276,7 +276,7 @@ def test_a_run_stops_at_the_servers_ceiling_of_time_and_says_so(models):
     job = start_job(runner, settings("generator", epochs=50, train_size=4000))
     snap = wait_done(job, timeout=60)
     assert snap.status == "stopped" and snap.time_limit_s == 3 and job.model.metadata["progress"]["partial"]
-    assert snap.seconds < 15
+    assert snap.train_seconds <= 3.5  # stopped at the ceiling (then measured, which the ceiling does not cut)
     assert "the server's limit is 3 s a run" in t.progress_text(snap)
 
 
