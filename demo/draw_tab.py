@@ -19,12 +19,8 @@ from cvae.second_opinion import second_opinion
 
 from . import handlers as h
 from .shared import PRIVATE, OneAtATime, inference
+from .texts import DEFAULT, for_script, in_every_language, language_of, say, static
 
-HELP = """Draw a digit on the pad with a mouse, a finger or a pen. Model 2 reads it after every stroke and shows
-the 28 × 28 picture it actually saw; model 1 gives a second opinion (which digit's generator explains your drawing
-best, and whether any does: try a star or a W); model 1's encoder turns your drawing into a style z and redraws it
-as all ten digits. **Undo**, **redo** and **clear** are on the pad (or Ctrl+Z); you can also upload a photo of a
-digit."""
 PAD_SIZE = 560              # the canvas's own pixels (it is scaled to fit the page)
 RENDER_SIZE = 280           # the server draws the strokes at this size: plenty for a 28 x 28 answer
 # What a drawing may be. The cost of drawing it must stay small whatever its numbers (it is read outside the queue,
@@ -39,44 +35,52 @@ MAX_RENDER_BRUSH = RENDER_SIZE / 8  # 35 px drawn (70 px on the page's 560 px pa
 MAX_INK = 20 * RENDER_SIZE  # the strokes' total length, in rendered px: 20 times across the pad
 MAX_SEQ = 2 ** 53           # the page's change counter (a JavaScript number)
 RENDER_SUPERSAMPLE = 2      # anti-aliasing: the 28 x 28 picture model 2 sees is made by area averaging anyway
-NOT_A_DRAWING = "The drawing could not be read{}; clear the pad and draw again."
 HERE = Path(__file__).resolve().parent
 PAD_HTML = f"""
 <div class="pad">
   <canvas width="{PAD_SIZE}" height="{PAD_SIZE}" tabindex="0" aria-label="Drawing pad: draw a digit"></canvas>
-  <div class="pad-tools">
-    <button type="button" class="pad-undo" title="Undo (Ctrl+Z)" disabled>↶ Undo</button>
-    <button type="button" class="pad-redo" title="Redo (Ctrl+Y)" disabled>↷ Redo</button>
-    <button type="button" class="pad-clear" title="Clear the pad">✕ Clear pad</button>
+  <div class="pad-tools every-language">
+    <button type="button" class="pad-undo" title="Undo (Ctrl+Z)" disabled>↶ {in_every_language("pad_undo")}</button>
+    <button type="button" class="pad-redo" title="Redo (Ctrl+Y)" disabled>↷ {in_every_language("pad_redo")}</button>
+    <button type="button" class="pad-clear" title="Clear the pad">{in_every_language("clear")}</button>
+    <output class="pad-answer" aria-live="polite" title="Model 2's answer"></output>
   </div>
 </div>"""
 PAD_CSS = """
 .pad { display: flex; flex-direction: column; gap: 8px; align-items: center; }
 canvas { width: min(100%, 460px); aspect-ratio: 1; touch-action: none; cursor: crosshair; background: #fff;
          border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg); }
-.pad-tools { display: flex; gap: 8px; }
-.pad-tools button { padding: 4px 12px; border: 1px solid var(--border-color-primary); border-radius: var(--radius-md);
-                    background: var(--background-fill-secondary); color: var(--body-text-color); }
-.pad-tools button:disabled { opacity: 0.4; }
+.pad-tools { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; justify-content: center; }
+.pad-tools button { min-height: 44px; min-width: 64px; padding: 4px 14px; border: 1px solid var(--border-color-primary);
+                    border-radius: var(--radius-md); background: var(--background-fill-secondary);
+                    color: var(--body-text-color); font-size: 1em; }
+.pad-tools button:disabled { opacity: 0.5; }
+.pad-answer { min-width: 5.5em; font-size: 1em; color: var(--body-text-color); }
+.pad-answer b { font-size: 1.8em; line-height: 1; vertical-align: middle; }
+@media (max-width: 640px) { canvas { width: min(100%, 340px); } }
 """
 READING_CSS = """
 .reading { display: flex; flex-direction: column; gap: 10px; min-height: 420px; }
-.headline { font-size: 1.05em; color: var(--body-text-color-subdued); }
+.headline { font-size: 1.05em; color: var(--body-text-color); }
 .answer-digit { font-size: 4em; font-weight: 700; line-height: 1; }
 .bar { display: grid; grid-template-columns: 1.5em 1fr 4em; gap: 6px; align-items: center; }
 .bar .fill { height: 12px; background: var(--color-accent); border-radius: 6px; }
 .seen { width: 168px; height: 168px; image-rendering: pixelated; border-radius: 4px; }
 .style { width: 100%; image-rendering: pixelated; }
-.caption { font-size: 0.85em; color: var(--body-text-color-subdued); }
+.caption { font-size: 0.85em; color: var(--body-text-color); }
 .model1 { font-size: 0.95em; }
 .not-digit { padding: 8px 10px; border-radius: var(--radius-md); font-weight: 600;
              background: var(--color-yellow-100, #fef3c7); color: var(--color-yellow-900, #78350f); }
 .guess-tag { font-size: 0.8em; font-weight: 600; padding: 1px 6px; border-radius: 4px; vertical-align: middle;
-             border: 1px solid currentColor; color: var(--body-text-color-subdued); }
+             border: 1px solid currentColor; color: var(--body-text-color); }
 .answer-digit.guess { opacity: 0.45; }
 &.stale .reading > * { visibility: hidden; }
-&.stale .reading::before { content: "reading…"; color: var(--body-text-color-subdued); }
+&.stale .reading::before { content: "reading…"; color: var(--body-text-color); }
+:root[lang|="ja"] &.stale .reading::before { content: "読み取り中…"; }
 """
+# The answer before any drawing, as the page is laid out (the same for every visitor): in every language.
+FIRST_READING = ('<div class="reading" data-about="0"><p class="headline every-language" id="message">'
+                 f'{in_every_language("draw_a_digit")}</p></div>')
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -89,23 +93,25 @@ def drawing_of(value):
     if not isinstance(value, dict):
         if value in (None, ""):
             return "0", None
-        raise h.InputError(NOT_A_DRAWING.format(""))
+        raise h.InputError.of("not_a_drawing")
     seq, size, brush, strokes = (value.get(k) for k in ("seq", "size", "brush", "strokes"))
 
-    def refuse_unless(ok, reason=""):
+    def refuse_unless(ok, *reason):
+        """`reason`: a key of demo/texts.py and its values."""
         if not ok:
-            raise h.InputError(NOT_A_DRAWING.format(f" ({reason})" if reason else ""))
+            raise (h.InputError.of("not_a_drawing_because", reason=reason) if reason
+                   else h.InputError.of("not_a_drawing"))
 
     refuse_unless(isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= MAX_SEQ)
     refuse_unless(isinstance(size, list) and len(size) == 2 and all(map(_number, size))
                   and all(PAD_SIDES[0] <= s <= PAD_SIDES[1] for s in size),
-                  f"the pad must be {PAD_SIDES[0]} to {PAD_SIDES[1]} px on a side")
-    refuse_unless(_number(brush) and 0 < brush <= MAX_BRUSH, f"the brush must be at most {MAX_BRUSH} px wide")
+                  "drawing_pad_sides", {"low": PAD_SIDES[0], "high": PAD_SIDES[1]})
+    refuse_unless(_number(brush) and 0 < brush <= MAX_BRUSH, "drawing_brush", {"brush": MAX_BRUSH})
     refuse_unless(isinstance(strokes, list) and len(strokes) <= MAX_STROKES
                   and all(isinstance(s, list) and s for s in strokes) and sum(map(len, strokes)) <= MAX_POINTS,
-                  f"at most {MAX_STROKES} strokes and {MAX_POINTS:,} points")
+                  "drawing_points", {"strokes": MAX_STROKES, "points": f"{MAX_POINTS:,}"})
     points = [_coordinates(s) for s in strokes]
-    refuse_unless(all(p is not None for p in points), "each point must be two finite numbers")
+    refuse_unless(all(p is not None for p in points), "drawing_numbers", {})
     if not points:
         return str(seq), None
     scale = RENDER_SIZE / max(size)
@@ -121,7 +127,7 @@ def drawing_of(value):
         keep = np.flatnonzero(np.diff(np.floor(along / step), prepend=-1.0) > 0)
         drawn.append(p[np.union1d(keep, [len(p) - 1])])
         ink += along[-1]
-    refuse_unless(ink <= MAX_INK, f"more ink than {MAX_INK // RENDER_SIZE} times across the whole pad")
+    refuse_unless(ink <= MAX_INK, "drawing_ink", {"times": MAX_INK // RENDER_SIZE})
     width, height = (max(1, round(v * scale)) for v in size)
     return str(seq), render_strokes(drawn, (width, height), brush, supersample=RENDER_SUPERSAMPLE)
 
@@ -148,40 +154,42 @@ def _coordinates(stroke):
     return points if np.isfinite(points).all() else None
 
 
-def opinion_html(opinion, model2_digit, source="drawing"):
+def opinion_html(opinion, model2_digit, source="drawing", lang=DEFAULT):
     """Model 1's second opinion (cvae.second_opinion) as (the warning to show above model 2's answer, the lines to
     show below it): the warning when its best bound is beyond the threshold (it sees no digit at all); its top digits
-    by Bayes' rule, and whether the two models agree."""
+    by Bayes' rule, and whether the two models agree; in the visitor's language `lang`."""
     if opinion is None:
         return "", ""
     probs = opinion["probs"].tolist()
     top = sorted(range(10), key=lambda d: -probs[d])[:2]
     named = " · ".join(f"{d}: {probs[d] * 100:.1f} %" for d in top if probs[d] >= 0.001 or d == top[0])
     warning = ""
-    parts = [f'<div class="model1" id="model1">Model 1 (Bayes\' rule with its generator) reads it as '
-             f'<b id="model1-answer">{opinion["digit"]}</b> <span class="caption">({named}; best −ELBO '
-             f'{opinion["best"]:.0f} nats)</span></div>']
+    source, best = say(lang, f"source_{source}"), f"{opinion['best']:.0f}"
+    parts = [f'<div class="model1" id="model1">{say(lang, "model1_reads")} '
+             f'<b id="model1-answer">{opinion["digit"]}</b> <span class="caption">'
+             f'{say(lang, "model1_detail", named=named, best=best)}</span></div>']
     if opinion["is_digit"] is False:
-        warning = (f'<div class="not-digit" id="not-digit">This doesn\'t look like a digit to model 1: none of its '
-                   f'ten digits explains your {source} (best −ELBO {opinion["best"]:.0f} nats, over its threshold '
-                   f'of {opinion["threshold"]:.0f}). Model 2 always names a digit: its answer is a guess.</div>')
+        said = say(lang, "not_a_digit", source=source, best=best, threshold=f"{opinion['threshold']:.0f}")
+        warning = f'<div class="not-digit" id="not-digit">{said}</div>'
     elif opinion["digit"] == model2_digit:
-        parts.append(f'<div class="agreement" id="agreement">Both models say {model2_digit}.</div>')
+        parts.append(f'<div class="agreement" id="agreement">{say(lang, "both_say", digit=model2_digit)}</div>')
     else:
-        parts.append(f'<div class="agreement" id="agreement">The models disagree: model 2 says {model2_digit}, '
-                     f'model 1 says {opinion["digit"]}.</div>')
+        said = say(lang, "models_disagree", model2=model2_digit, model1=opinion["digit"])
+        parts.append(f'<div class="agreement" id="agreement">{said}</div>')
     if opinion["is_digit"] is None:
-        parts.append('<div class="caption" id="no-threshold">This model 1 has no calibrated threshold (it was '
-                     'trained without one), so it gives no "digit or not" verdict.</div>')
+        parts.append(f'<div class="caption" id="no-threshold">{say(lang, "no_threshold")}</div>')
     return warning, "".join(parts)
 
 
-def reading_html(about, source="drawing", label=None, seen=None, style=None, message=h.BLANK_MESSAGE, opinion=None):
+def reading_html(about, source="drawing", label=None, seen=None, style=None, message=h.BLANK_MESSAGE, opinion=None,
+                 lang=DEFAULT):
     """The answer as the page shows it: model 2's top three digits, model 1's second opinion (`opinion`, from
     cvae.second_opinion: marks model 2's answer as a guess when model 1 sees no digit), the 28 x 28 picture model 2
     saw, and the style strip; or `message` when there is no answer (a blank pad, a dot). `about` names the drawing
-    it is about."""
+    it is about; `lang` is the visitor's language."""
     about = html.escape(str(about), quote=True)
+    if message is h.BLANK_MESSAGE:
+        message = say(lang, "draw_a_digit")
     if label is None:
         return (f'<div class="reading" data-about="{about}">'
                 f'<p class="headline" id="message">{html.escape(message)}</p></div>')
@@ -189,31 +197,32 @@ def reading_html(about, source="drawing", label=None, seen=None, style=None, mes
     bars = "".join(f'<div class="bar"><b>{d}</b><span class="fill" style="width:{p * 100:.1f}%"></span>'
                    f'<span>{p * 100:.1f} %</span></div>' for d, p in top)
     guess = opinion is not None and opinion["is_digit"] is False
-    headline = f"Model 2 reads your {source} as" + (' <span class="guess-tag" id="guess">only a guess</span>'
-                                                     if guess else "")
-    warning, model1 = opinion_html(opinion, int(top[0][0]), source)
+    headline = say(lang, "model2_reads", source=say(lang, f"source_{source}")) + (
+        f' <span class="guess-tag" id="guess">{say(lang, "only_a_guess")}</span>' if guess else "")
+    warning, model1 = opinion_html(opinion, int(top[0][0]), source, lang)
     return (f'<div class="reading" data-about="{about}">{warning}'
             f'<div class="headline">{headline}</div>'
             f'<div class="answer-digit{" guess" if guess else ""}" id="answer">{top[0][0]}</div>'
             f'<div class="bars">{bars}</div>{model1}'
-            f'<div><img class="seen" id="seen" src="{h.png_data_url(seen)}" alt="the 28 x 28 picture model 2 saw">'
-            '<div class="caption">What model 2 saw (28 × 28)</div></div>'
-            f'<div><img class="style" id="style" src="{h.png_data_url(style)}" alt="your style as every digit">'
-            '<div class="caption">Your style as every digit (model 1, z from its encoder)</div></div></div>')
+            f'<div><img class="seen" id="seen" src="{h.png_data_url(seen)}" alt="{say(lang, "seen_alt")}">'
+            f'<div class="caption">{say(lang, "seen_caption")}</div></div>'
+            f'<div><img class="style" id="style" src="{h.png_data_url(style)}" alt="{say(lang, "style_alt")}">'
+            f'<div class="caption">{say(lang, "style_caption")}</div></div></div>')
 
 
-def read(classifier, generator, image, about, source):
-    """Any picture -> (the reading's HTML, the 28 x 28 tensor model 2 was given or None). A picture that cannot be
-    read gets its reason in the reading, not an error: the visitor just draws on."""
+def read(classifier, generator, image, about, source, lang=DEFAULT):
+    """Any picture -> (the reading's HTML in the visitor's language `lang`, the 28 x 28 tensor model 2 was given or
+    None). A picture that cannot be read gets its reason in the reading, not an error: the visitor just draws on."""
     try:
         x = h.to_model_input(image)
     except h.InputError as e:
-        return reading_html(about, message=e.message), None
+        return reading_html(about, message=e.in_language(lang), lang=lang), None
     if x is None:
-        return reading_html(about), None
+        return reading_html(about, lang=lang), None
     label, _ = h.classify(classifier, x)
     style = h.style_strip(generator, x, h.predicted_digit(label), factor=1)
-    return reading_html(about, source, label, h.enlarge(x, 28), style, opinion=second_opinion(generator, x)), x
+    return reading_html(about, source, label, h.enlarge(x, 28), style, opinion=second_opinion(generator, x),
+                        lang=lang), x
 
 
 def second_opinion_json(classifier, generator, image):
@@ -223,7 +232,7 @@ def second_opinion_json(classifier, generator, image):
     without a calibration); `model2_probs` model 2's p(y|x). A blank picture -> InputError."""
     x = h.to_model_input(image)
     if x is None:
-        raise h.InputError("The picture is blank: there is no drawing in it to judge.")
+        raise h.InputError.of("blank_picture")
     label, _ = h.classify(classifier, x)
     opinion = second_opinion(generator, x)
     model1 = {str(d): float(p) for d, p in enumerate(opinion["probs"].tolist())}
@@ -255,37 +264,48 @@ def build(ctx):
         if not reading_now.enter(key):
             return gr.skip(), gr.skip()
         try:
+            lang = language_of(request)
             try:
                 about, image = drawing_of(value)
             except h.InputError as e:
                 return remember(session, reading_html(value.get("seq") if isinstance(value, dict) else "0",
-                                                      message=e.message), None)
-            return remember(session, *read(*models(session), image, about, "drawing"))
+                                                      message=e.in_language(lang), lang=lang), None)
+            return remember(session, *read(*models(session), image, about, "drawing", lang))
         finally:
             reading_now.leave(key)
 
+    def read_again(session, value):
+        """The pad's drawing read again (the models in use changed); an empty pad leaves the answer as it is (it
+        may be an upload's)."""
+        if not (isinstance(value, dict) and value.get("strokes")):
+            return gr.skip(), gr.skip()
+        return read_drawing(session, value)
+
     @inference
-    def read_uploaded(session, upload):
+    def read_uploaded(session, upload, request: gr.Request = None):
+        lang = language_of(request)
         try:
             image = h.read_upload(h.upload_path(upload))
         except h.InputError as e:
-            return remember(session, reading_html("upload", message=e.message), None)
-        return remember(session, *read(*models(session), image, "upload", "upload"))
+            return remember(session, reading_html("upload", message=e.in_language(lang), lang=lang), None)
+        return remember(session, *read(*models(session), image, "upload", "upload", lang))
 
     @inference
     def second_opinion_api(session, image):
         return second_opinion_json(*models(session), h.read_upload(h.upload_path(image)))
 
-    gr.Markdown(HELP)
+    gr.Markdown(static("draw_help"))
+    models_line = gr.Markdown(ctx.models_line(None, "classifier", "generator", lang=None), elem_id="draw-models",
+                              elem_classes="models-line")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             pad = gr.HTML(None, html_template=PAD_HTML, css_template=PAD_CSS, apply_default_css=False,
                           js_on_load=(HERE / "sketchpad.js").read_text(), elem_id="sketch")
-            clear_button = gr.Button("Clear", elem_id="clear")
         with gr.Column(scale=2, min_width=280):
-            reading = gr.HTML(reading_html("0"), css_template=READING_CSS, apply_default_css=False,
-                              js_on_load=(HERE / "reading.js").read_text(), elem_id="reading")
-            upload = gr.Image(label="…or upload a picture of a digit", type="filepath",
+            reading = gr.HTML(FIRST_READING, css_template=READING_CSS, apply_default_css=False,
+                              js_on_load=for_script("reading_wait", "badge_model2", "badge_guess")
+                              + (HERE / "reading.js").read_text(), elem_id="reading")
+            upload = gr.Image(label=static("upload_digit"), type="filepath",
                               sources=["upload", "clipboard"], height=200, elem_id="upload")
 
     # Every change of the pad is read at once: one POST (queue=False), and only the newest of the changes that
@@ -293,10 +313,8 @@ def build(ctx):
     session = ctx.session
     pad.change(read_drawing, [session, pad], [reading, session], queue=False, trigger_mode="always_last",
                show_progress="hidden", api_name="read_drawing", api_visibility="undocumented")
-    # The app's Clear empties the pad through the pad's own clear (which sends the empty drawing, so the answer
-    # empties too), and the upload box.
-    clear_button.click(lambda: None, None, upload, js="() => { document.dispatchEvent(new Event('cvae-pad-clear')); }",
-                       queue=False, show_progress="hidden", **PRIVATE)
+    # The pad's Clear (the page's one clear) sends the empty drawing, so the answer empties too, and empties the
+    # upload box (demo/sketchpad.js).
     # An upload replaces the drawing: the pad is cleared, and the answer to show is the upload's. Uploads skip
     # gradio's own decoding so that open_image can refuse bad files with a clear message.
     upload.upload(read_uploaded, [session, upload], [reading, session], preprocess=False,
@@ -304,6 +322,15 @@ def build(ctx):
                       document.dispatchEvent(new Event('cvae-pad-clear'));
                       document.dispatchEvent(new CustomEvent('cvae-drawing', {detail: 'upload'}));
                       return inputs; }""", **PRIVATE)
+
+    # "Use in this session" / "Use the shipped models" (Train tab): the drawing on the pad is read again by the
+    # models now in use, and the tab says which they are.
+    def follow_model_change(event):
+        event.success(read_again, [session, pad], [reading, session], queue=False, show_progress="hidden",
+                      **PRIVATE)
+        event.success(ctx.models_line_handler("classifier", "generator"), session, models_line, queue=False,
+                      show_progress="hidden", **PRIVATE)
+    ctx.on_model_change(follow_model_change)
 
     # /second_opinion for scripts (as the endpoints of demo/api.py): both models' answers on a picture as JSON.
     with gr.Column(visible=False):  # its input and output; not part of the page

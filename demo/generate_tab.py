@@ -6,11 +6,10 @@ import gradio as gr
 from . import explore
 from . import handlers as h
 from .shared import LIVE, RAW, inference
+from .texts import static
 
 SLIDERS_PER_ROW = 4
 SLIDERS_SHOWN = 16          # a wider z (the mlp's 64) puts the rest in a closed accordion
-HELP = """Pick a digit, then drag the sliders: each is one dimension of the style **z**, and the
-picture is redrawn as you drag. The digit never changes — z only carries the *style* (slant, thickness, width)."""
 
 
 def build(ctx, page):
@@ -59,13 +58,15 @@ def build(ctx, page):
         g = model(session)
         return png(h.morph_z(g, digit, z, h.random_z(g)))
 
-    gr.Markdown(HELP)
-    with gr.Row(equal_height=False):
+    gr.Markdown(static("generate_help"))
+    models_line = gr.Markdown(ctx.models_line(None, "generator", lang=None), elem_id="generate-models",
+                              elem_classes="models-line")
+    with gr.Row(equal_height=False, elem_id="generate-top"):
         with gr.Column(scale=3):
-            digit = gr.Radio(list(range(10)), value=3, label="Digit y", elem_id="digit")
+            digit = gr.Radio(list(range(10)), value=3, label=static("digit_y"), elem_id="digit")
             with gr.Row():
-                random_button = gr.Button("Random z", variant="primary", elem_id="random-z")
-                zero_button = gr.Button("Zero z", elem_id="zero-z")
+                random_button = gr.Button(static("random_z"), variant="primary", elem_id="random-z")
+                zero_button = gr.Button(static("zero_z"), elem_id="zero-z")
             sliders = []
 
             def slider_rows(first, last):
@@ -79,31 +80,30 @@ def build(ctx, page):
             with gr.Group():
                 slider_rows(0, min(z_dim, SLIDERS_SHOWN))
             if z_dim > SLIDERS_SHOWN:
-                with gr.Accordion(f"More style dimensions (z{SLIDERS_SHOWN + 1}–z{z_dim})", open=False):
+                with gr.Accordion(static("more_z") + f" (z{SLIDERS_SHOWN + 1}–z{z_dim})", open=False):
                     slider_rows(SLIDERS_SHOWN, z_dim)
-        with gr.Column(scale=2, min_width=300):
+        with gr.Column(scale=2, min_width=300, elem_id="picture-column"):
             first_picture, first_strip = pictures(generator, 3, [0.0] * z_dim)
-            picture = gr.HTML(first_picture, label="Model 1 draws", show_label=True, container=True,
+            picture = gr.HTML(first_picture, label=static("model1_draws"), show_label=True, container=True,
                               js_on_load=None, elem_id="picture", elem_classes="pixelated")
-    strip = gr.HTML(first_strip, label="This z as every digit", show_label=True, container=True, js_on_load=None,
+    strip = gr.HTML(first_strip, label=static("z_as_every_digit"), show_label=True, container=True, js_on_load=None,
                     elem_id="strip", elem_classes="pixelated")
     refresh_views = explore.build(ctx, page, digit, sliders, [picture, strip], redraw)
     with gr.Row(equal_height=False):
         with gr.Column():
-            grid = gr.Image(png(h.sample_grid(generator, 3, seed=0)), label="64 samples of the digit "
-                            "(z from the prior)", type="filepath", height=400,
+            grid = gr.Image(png(h.sample_grid(generator, 3, seed=0)), label=static("samples_64"), type="filepath", height=470,
                             interactive=False, buttons=["download"], elem_id="grid",
-                            elem_classes="pixelated")
-            grid_button = gr.Button("New samples")
+                            elem_classes=["pixelated", "label-above"])
+            grid_button = gr.Button(static("new_samples"))
         with gr.Column():
             morph = gr.Image(png(h.morph_digits(generator, [0.0] * z_dim, 3, 8)),
-                             label="Morph (10 frames)", type="filepath", interactive=False,
+                             label=static("morph_frames"), type="filepath", interactive=False,
                              buttons=["download"],
-                             elem_id="morph", elem_classes="pixelated")
-            to_digit = gr.Dropdown(list(range(10)), value=8, label="Morph the digit into")
+                             elem_id="morph", elem_classes=["pixelated", "label-above"])
+            to_digit = gr.Dropdown(list(range(10)), value=8, label=static("morph_into"))
             with gr.Row():
-                morph_digit_button = gr.Button("Morph digit → digit")
-                morph_z_button = gr.Button("Morph z → random z")
+                morph_digit_button = gr.Button(static("morph_digit"))
+                morph_z_button = gr.Button(static("morph_z"))
 
     # The picture follows the sliders while they move. These redraws are cheap and keep nothing: sent straight to
     # the handler (queue=False: one POST, not the queue's join and event stream).
@@ -119,3 +119,12 @@ def build(ctx, page):
     grid_button.click(new_grid, [session, digit], grid, **LIVE, **RAW)
     morph_digit_button.click(morph_to_digit, [session, digit, to_digit, *sliders], morph, **LIVE, **RAW)
     morph_z_button.click(morph_to_random, [session, digit, *sliders], morph, **LIVE, **RAW)
+
+    # "Use in this session" / "Use the shipped models" (Train tab): what the visitor sees is redrawn at once by the
+    # model now in use, and the tab says which one it is.
+    def follow_model_change(event):
+        redrawn = event.success(redraw, [session, digit, *sliders], [picture, strip], queue=False, **LIVE, **RAW)
+        refresh_views(redrawn)
+        redrawn.success(new_grid, [session, digit], grid, **LIVE, **RAW)
+        event.success(ctx.models_line_handler("generator"), session, models_line, queue=False, **LIVE)
+    ctx.on_model_change(follow_model_change)

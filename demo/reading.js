@@ -5,16 +5,16 @@
 let expected = "0";
 
 // The answer's digit is also shown under the pad, beside its buttons (.pad-answer): in view where the finger is,
-// on a phone too, where the full answer sits below the pad.
+// on a phone too, where the full answer sits below the pad. Its words: `say` (demo/texts.py for_script).
 function check() {
   const answer = element.querySelector("[data-about]");
   const stale = answer !== null && answer.dataset.about !== expected;
   element.classList.toggle("stale", stale);
   const badge = document.querySelector("#sketch .pad-answer"), digit = element.querySelector("#answer");
   if (!badge) return;
-  if (stale) badge.textContent = "reading…";
-  else if (digit) badge.innerHTML = `Model 2: <b id="pad-answer-digit">${digit.textContent}</b>` +
-    (element.querySelector("#guess") ? " (a guess)" : "");
+  if (stale) badge.textContent = say("reading_wait");
+  else if (digit) badge.innerHTML = `${say("badge_model2")} <b id="pad-answer-digit">${digit.textContent}</b>` +
+    (element.querySelector("#guess") ? say("badge_guess") : "");
   else badge.textContent = "";
 }
 
