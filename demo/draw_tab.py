@@ -78,6 +78,13 @@ READING_CSS = """
 &.stale .reading::before { content: "reading…"; color: var(--body-text-color); }
 :root[lang|="ja"] &.stale .reading::before { content: "読み取り中…"; }
 """
+# The pad's tooltips and its name for screen readers, in the page's language (set as the pad is shown).
+PAD_WORDS_JS = for_script("pad_label", "pad_undo_title", "pad_redo_title", "pad_clear_title", "pad_answer_title") + """
+element.querySelector("canvas").setAttribute("aria-label", say("pad_label"));
+for (const [part, key] of [["undo", "pad_undo_title"], ["redo", "pad_redo_title"], ["clear", "pad_clear_title"],
+                           ["answer", "pad_answer_title"]])
+  element.querySelector(".pad-" + part)?.setAttribute("title", say(key));
+"""
 # The answer before any drawing, as the page is laid out (the same for every visitor): in every language.
 FIRST_READING = ('<div class="reading" data-about="0"><p class="headline every-language" id="message">'
                  f'{in_every_language("draw_a_digit")}</p></div>')
@@ -300,7 +307,7 @@ def build(ctx):
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             pad = gr.HTML(None, html_template=PAD_HTML, css_template=PAD_CSS, apply_default_css=False,
-                          js_on_load=(HERE / "sketchpad.js").read_text(), elem_id="sketch")
+                          js_on_load=PAD_WORDS_JS + (HERE / "sketchpad.js").read_text(), elem_id="sketch")
         with gr.Column(scale=2, min_width=280):
             reading = gr.HTML(FIRST_READING, css_template=READING_CSS, apply_default_css=False,
                               js_on_load=for_script("reading_wait", "badge_model2", "badge_guess")

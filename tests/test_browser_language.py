@@ -103,6 +103,8 @@ def test_a_japanese_visitor_then_english_by_the_switch(browser, served_app):
         assert page.locator("#answer").inner_text().strip() == "3"
         assert not english_on(page)
         screenshot(page, "japanese_draw.png", for_readme=False)
+        assert page.locator("#sketch canvas").get_attribute("aria-label") == JA["pad_label"]
+        assert page.locator("#sketch .pad-undo").get_attribute("title") == JA["pad_undo_title"]
 
         open_tab(page, "train")
         line = start_training(page, "生成モデル1を学習中")
@@ -124,6 +126,7 @@ def test_a_japanese_visitor_then_english_by_the_switch(browser, served_app):
         time.sleep(1)
         reading = draw_a_three(page)
         assert "Model 2 reads your drawing as" in reading and "Both models say 3." in reading
+        assert page.locator("#sketch canvas").get_attribute("aria-label") == "Drawing pad: draw a digit"
         page.get_by_role("tab", name="Train", exact=True).click()
         line = start_training(page, "Training the generator")
         assert "Training the generator" in line, line
