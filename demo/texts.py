@@ -236,7 +236,6 @@ digit** into z, then change the digit above: the same hand writes another digit.
                      "is you. The colours overlap: the digit is in y, not in z."),
     "where_digits_live": "**Where digits live**: {n} MNIST test digits in z. {help}",
     "you_are_here": "you are here",
-    "legend": "Legend",
     "overlap": ("A vote of each point's {k} nearest neighbours names its digit for **{in_two}** of these {n} test "
                 "digits from z{x} and z{y}, and **{in_all}** from all {z_dim} dimensions of z; guessing gives 10 %."),
     "latent_map": "Latent map: click to move two sliders",
@@ -625,7 +624,6 @@ JA = {
                      "マゼンタの輪が現在の z です。色は重なり合います：数字の情報は z ではなく y にあります。"),
     "where_digits_live": "**数字の分布**：潜在変数 z の中の MNIST テスト画像 {n} 枚。{help}",
     "you_are_here": "現在の z",
-    "legend": "凡例",
     "overlap": ("各点の近傍 {k} 点の多数決で数字を当てると、z{x} と z{y} からはこの {n} 枚のテスト画像の "
                 "**{in_two}**、z の全 {z_dim} 次元からは **{in_all}** が正解します。当てずっぽうなら 10 % です。"),
     "latent_map": "潜在空間のマップ：クリックで2本のスライダーを動かす",
