@@ -26,6 +26,11 @@ from .training import (BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, START_LABELS, 
 
 MAX_PLOT_POINTS = 400
 CURVE_COLOURS = {"train": "#4f46e5", "test": "#f97316"}
+
+
+def curve_colours(lang=DEFAULT):
+    """The loss curves' colours by their names in `lang` (the plot's legend shows the names: demo/texts.py)."""
+    return {say(lang, f"curve_{curve}"): colour for curve, colour in CURVE_COLOURS.items()}
 WAITING_MESSAGE = say(DEFAULT, "waiting")
 LEFT_THE_LINE = say(DEFAULT, "left_the_line")
 # The budgets' and starting points' labels on the page (the names stay what /train takes).
@@ -95,9 +100,9 @@ def plotted_tests(snap):
     return [t for t in snap.tests if t["step"] > 0]
 
 
-def loss_frame(snap):
+def loss_frame(snap, lang=DEFAULT):
     """The loss curves as one DataFrame (step, loss, curve): the training loss, thinned to at most MAX_PLOT_POINTS
-    points, and the test loss measured every few seconds (plotted_tests)."""
+    points, and the test loss measured every few seconds (plotted_tests); the curves named in `lang`."""
     losses, tests = snap.losses, plotted_tests(snap)
     if len(losses) > MAX_PLOT_POINTS:
         idx = np.linspace(0, len(losses) - 1, MAX_PLOT_POINTS).round().astype(int)
@@ -106,7 +111,8 @@ def loss_frame(snap):
     values = [v for _, v in losses] + [t["test_loss"] for t in tests]
     # Typed columns, also when empty: the plot takes a column of objects for categories, not numbers.
     return pd.DataFrame({"step": np.array(steps, dtype=np.int64), "loss": np.array(values, dtype=np.float64),
-                         "curve": pd.Series(["train"] * len(losses) + ["test"] * len(tests), dtype="str")})
+                         "curve": pd.Series([say(lang, "curve_train")] * len(losses)
+                                            + [say(lang, "curve_test")] * len(tests), dtype="str")})
 
 
 def accuracy_frame(snap):
@@ -231,7 +237,7 @@ def training_frames(job, every=0.5, lang=DEFAULT):
                  "state": "done" if done else "paused" if job.pause_event.is_set() else "running"}
         # The plot keeps the curves of the first table it is sent: send none until both have points.
         if (changed["losses"] or changed["tests"]) and snap.losses and plotted_tests(snap):
-            frame["losses"] = loss_frame(snap)
+            frame["losses"] = loss_frame(snap, lang)
         if changed["preview"]:
             frame["samples"] = snap.preview
         if changed["tests"] and classifier:
@@ -438,7 +444,8 @@ def build(ctx, tab, runs_dir, shipped_dir, local_operator=False):
         out = {progress: frame["progress"]}
         if "views_for" in frame:  # the views of this kind of model, empty (None: a plot given no rows first
             generator = frame["views_for"] == "generator"  # shows none of the rows it is given later)
-            out |= {loss_plot: None, samples: gr.update(value=None, visible=generator),
+            named = None if lang == DEFAULT else gr.update(value=None, color_map=curve_colours(lang))
+            out |= {loss_plot: named, samples: gr.update(value=None, visible=generator),
                     accuracy_plot: gr.update(value=None, visible=not generator),
                     confusion: gr.update(value=None, visible=not generator)}
         for name, component in (("losses", loss_plot), ("accuracy", accuracy_plot)):

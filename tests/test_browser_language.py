@@ -5,7 +5,7 @@ switch and sees the same in English. A `?lang=ja` link opens the page in Japanes
 import re
 import time
 
-from browser import screenshot, wait_until
+from browser import SHOTS, screenshot, wait_until
 from conftest import new_visitor
 from demo.texts import EN, JA
 from digit_strokes import DIGITS
@@ -109,6 +109,10 @@ def test_a_japanese_visitor_then_english_by_the_switch(browser, served_app):
         open_tab(page, "train")
         line = start_training(page, "生成モデル1を学習中")
         assert "生成モデル1を学習中" in line and "秒" in line, line
+        # The loss curves (once the first test is measured, a few seconds in), named in Japanese in their legend.
+        wait_until(page, "() => document.querySelector('#loss-plot .vega-embed') !== null", timeout=60_000)
+        time.sleep(1)
+        page.locator("#loss-plot").screenshot(path=str(SHOTS / "japanese_loss_plot.png"))
         page.locator("#stop").click()
         wait_until(page, "() => /停止しました|完了/.test(document.querySelector('#train-progress').innerText)",
                    timeout=60_000)

@@ -136,3 +136,12 @@ def test_texts_in_every_language_and_a_font_for_japanese_pictures():
     if font is None:
         pytest.skip("no Japanese font installed (apt-get install fonts-noto-cjk)")
     assert font.getname()[0].endswith("JP") and font.getbbox("生成モデル")[2] > 40
+
+
+def test_the_loss_curves_are_named_in_the_visitors_language_and_keep_their_colours():
+    from demo import train_tab
+    snap = SimpleNamespace(tests=[{"step": 5, "test_loss": 1.0}], losses=[(1, 2.0), (5, 1.5)])
+    for lang, names in (("en", {"train", "test"}), ("ja", {JA["curve_train"], JA["curve_test"]})):
+        frame = train_tab.loss_frame(snap, lang)
+        assert set(frame["curve"]) == names == set(train_tab.curve_colours(lang))
+    assert train_tab.curve_colours("ja")[JA["curve_train"]] == train_tab.CURVE_COLOURS["train"]
