@@ -47,10 +47,44 @@ CSS = """
 #title { text-align: center; }
 #title p { font-size: 1.05em; }
 .z-row { gap: 6px !important; }
-.label-above label[data-testid="block-label"] { position: static; }
 #picture img { display: block; width: 100%; max-width: 340px; height: auto; margin: 0 auto; }
 #strip img { display: block; width: 100%; max-width: 906px; height: auto; margin: 0 auto; }
-#picture a.download, #strip a.download { font-size: 0.85em; }
+#picture a.download, #strip a.download { font-size: 0.85em; color: var(--body-text-color);
+                                         text-decoration: underline; }
+/* Labels and icons beside a picture, never over it: the label above, the download/fullscreen icons in a row of
+   their own above the picture (gradio floats both over the picture's top). */
+.label-above label[data-testid="block-label"] { position: static; }
+.label-above .icon-button-wrapper { position: static; justify-content: flex-end; margin: 0 0 4px auto;
+                                    box-shadow: none; }
+/* ... and the picture in the room left under them, whole (the block's height is the label, the icons and it). */
+.label-above.block { display: flex; flex-direction: column; }
+.label-above .image-container { flex: 1 1 auto; min-height: 0; height: auto !important; display: flex;
+                                flex-direction: column; }
+.label-above .image-container > :not(.icon-button-wrapper) { flex: 1 1 auto; min-height: 0; }
+.label-above .image-container img { max-height: 100%; object-fit: contain; }
+/* A focus ring a keyboard visitor can see on every control: sliders, the selected digit's radio, buttons, the
+   pad's buttons and canvas, tabs, links. (gradio's own is a faint shadow, or none.) */
+.gradio-container :is(button, a, input, select, textarea, canvas, [tabindex]):focus-visible {
+  outline: 3px solid var(--color-accent) !important; outline-offset: 2px; }
+.gradio-container label:has(> input[type=radio]:focus-visible) {
+  outline: 3px solid var(--color-accent); outline-offset: 2px; }
+.gradio-container input[type=range]:focus-visible { outline-offset: 4px; }
+.models-line { font-size: 0.95em; }
+#keys-follow { display: none; }
+/* Phones: the picture stays in view while the sliders below it (or the map further down) change it: the top row
+   is dissolved (display: contents) so that the picture's column sticks to the top or the bottom of the screen
+   anywhere in the Generate tab, small; nothing is wider than the screen. */
+/* gradio's overflow: hidden on the page's frame makes it a scroll box of its own, which a sticky box sticks to
+   instead of the screen; clip cuts the same without one. (Outside the media query: gradio scopes the rules inside
+   one to its .contain, which is inside this frame.) */
+.gradio-container { overflow: clip !important; }
+@media (max-width: 640px) {
+  #generate-top, #generate-top > .column:first-child { display: contents; }
+  #picture-column { position: sticky; top: 0; bottom: 0; z-index: 20; padding: 4px 0;
+                    background: var(--background-fill-primary); box-shadow: 0 2px 6px rgba(0, 0, 0, 0.25); }
+  #picture-column #picture img { max-width: 150px; }
+  #picture-column #picture { padding: 4px; }
+}
 """
 
 # The page's language switch (demo/language.js): links that reopen the page with ?lang= (the languages' own names).

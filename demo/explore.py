@@ -350,7 +350,7 @@ COPY_LINK_JS = """(digit, ...z) => {
 # event waits for, and the views follow a slider's release. So once a slider's keys rest for KEYS_REST_MS, the
 # slider is released as a pointer would: one redraw of the views per pause, not one per key (a held key repeats ~30
 # times a second and sends one keyup, at its end). The picture follows every key as it follows a drag.
-KEYS_REST_MS = 300
+KEYS_REST_MS = 400
 KEYS_FOLLOW_JS = """
 const MOVES = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"];
 let resting = null;

@@ -86,6 +86,9 @@ def test_a_short_run_of_the_generator_shows_its_curves_and_samples_and_keeps_the
     assert list(frame.columns) == ["step", "loss", "curve"] and set(frame["curve"]) == {"train", "test"}
     assert "Finished" in t.progress_text(snap) and "test loss" in t.progress_text(snap)
     assert "not in use" in t.describe(model) and "in use in this session" in t.describe(model, in_use=True)
+    # Its own threshold for model 1's "not a digit", measured after the run, beside the requests.
+    wait_for(lambda: "second_opinion" in model.metadata, timeout=120)
+    assert model.metadata["second_opinion"]["threshold"] > 0 and model.metadata["second_opinion"]["images"] == 250
 
 
 def test_a_classifier_run_shows_test_accuracy_and_a_confusion_matrix(runner):
