@@ -1,7 +1,8 @@
 """python -m demo: serve the page at http://127.0.0.1:7860 with the shipped weights, on the best device, offline.
 
 Every flag has an environment variable, for containers: CVAE_HOST, CVAE_PORT, CVAE_DEVICE, CVAE_WEIGHTS,
-CVAE_RUNS, CVAE_MAX_TRAIN_MINUTES (and CVAE_DATA_DIR, read by cvae, for full MNIST to train on; without it the bundled sample is used).
+CVAE_RUNS, CVAE_MAX_TRAIN_MINUTES (and CVAE_DATA_DIR, read by cvae, for full MNIST to train on; without it the
+bundled sample is used).
 """
 import argparse
 import ctypes

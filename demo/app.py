@@ -142,5 +142,5 @@ def launch(demo, host="127.0.0.1", port=7860, **overrides):
     gc.collect()
     gc.freeze()
     app_kwargs = {"middleware": [Middleware(BodyLimit), Middleware(PageLanguage)]}  # a fresh dict: gradio adds to it
-    return demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS + EVERY_LANGUAGE_CSS, allowed_paths=[], i18n=I18N,
-                       app_kwargs=app_kwargs, **{**LAUNCH_SETTINGS, **overrides})
+    return demo.launch(server_name=host, server_port=port, theme=THEME, css=CSS + EVERY_LANGUAGE_CSS,
+                       allowed_paths=[], i18n=I18N, app_kwargs=app_kwargs, **{**LAUNCH_SETTINGS, **overrides})

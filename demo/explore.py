@@ -453,7 +453,8 @@ def build(ctx, page, digit, sliders, pictures, redraw):
                 real_button = gr.Button(static("load_real_digit"), variant="primary", elem_id="real-digit")
                 drawing_button = gr.Button(static("use_my_drawing"), elem_id="my-drawing")
             with gr.Row():
-                real_image = gr.Image(None, type="filepath", interactive=False, label=static("the_real_digit"), height=220,
+                real_image = gr.Image(None, type="filepath", interactive=False, label=static("the_real_digit"),
+                                      height=220,
                                       buttons=["download"], elem_id="real-image",
                                       elem_classes=["pixelated", "label-above"])
                 reconstructed = gr.Image(None, type="filepath", interactive=False, label=static("reconstruction"),

@@ -91,7 +91,8 @@ def build(ctx, page):
     refresh_views = explore.build(ctx, page, digit, sliders, [picture, strip], redraw)
     with gr.Row(equal_height=False):
         with gr.Column():
-            grid = gr.Image(png(h.sample_grid(generator, 3, seed=0)), label=static("samples_64"), type="filepath", height=470,
+            grid = gr.Image(png(h.sample_grid(generator, 3, seed=0)), label=static("samples_64"), type="filepath",
+                            height=470,
                             interactive=False, buttons=["download"], elem_id="grid",
                             elem_classes=["pixelated", "label-above"])
             grid_button = gr.Button(static("new_samples"))

@@ -105,7 +105,8 @@ def last_drawing_of(session):
 def about_markdown(ctx, session, lang=DEFAULT):
     """Which models the tab describes: the shipped ones, or the visitor's own after "Use in this session"."""
     used = in_use(ctx, session, lang)
-    lines = [say(lang, "about_model1", name=used["generator"][1]), say(lang, "about_model2", name=used["classifier"][1])]
+    lines = [say(lang, "about_model1", name=used["generator"][1]),
+             say(lang, "about_model2", name=used["classifier"][1])]
     mine = any(model is not shipped(ctx, kind) for kind, (model, _) in used.items())
     note = say(lang, "about_mine") if mine else say(lang, "about_shipped")
     return say(lang, "about_heading") + "\n\n" + "\n".join(lines) + "\n\n" + note

@@ -17,7 +17,8 @@ SCRIPT = ('<script>(() => {{ const lang = "{lang}"; '
 
 def chosen_language(scope):
     """The language `?lang=` asks for on a request for the page itself, else None."""
-    if scope["type"] != "http" or scope["method"] != "GET" or scope["path"].rstrip("/") not in ("", scope.get("root_path", "").rstrip("/")):
+    page = ("", scope.get("root_path", "").rstrip("/"))
+    if scope["type"] != "http" or scope["method"] != "GET" or scope["path"].rstrip("/") not in page:
         return None
     asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang")
     return asked[-1] if asked and asked[-1] in LANGUAGES else None

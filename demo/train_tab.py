@@ -21,7 +21,7 @@ from .runs import (list_runs, load_run, load_upload, owner_key_for_page, owner_k
                    zip_model)
 from .shared import PRIVATE, inference
 from .texts import DEFAULT, language_of, picture_font, say, static
-from .training import (BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, START_LABELS, TRAINING_EVENTS,
+from .training import (BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, TRAINING_EVENTS,
                        check_training_settings, default_settings, start_model)
 
 MAX_PLOT_POINTS = 400
@@ -251,8 +251,8 @@ def training_frames(job, every=0.5, lang=DEFAULT):
 
 def train_in_page(runner, shipped, settings, session, owner, wait_s=0.5, lang=DEFAULT):
     """The Start button: wait in line for the server's training slot (a frame with the visitor's place every
-    `wait_s` s), train, and show it (training_frames); at the end the trained model is the visitor's (frame "yours"). `settings` are checked
-    (check_training_settings); `session` is the visitor's demo.shared.Session."""
+    `wait_s` s), train, and show it (training_frames); at the end the trained model is the visitor's (frame
+    "yours"). `settings` are checked (check_training_settings); `session` is the visitor's demo.shared.Session."""
     init = start_model(settings["start"], settings["kind"], shipped, session)
     job = yield from runner.line_up(settings, owner, init, every=wait_s,
                                     show=lambda place, left: {"progress": waiting_text(place, left, lang),
@@ -374,8 +374,8 @@ def build(ctx, tab, runs_dir, shipped_dir, local_operator=False):
         with gr.Row():
             batch_size = gr.Number(d["batch_size"], label=static("batch_size"), precision=0, minimum=1, maximum=4096)
             lr = gr.Number(d["lr"], label=static("peak_lr"))
-            train_size = gr.Slider(1, 60_000, value=60_000, step=1, label=static("training_images"), elem_id="train-size",
-                                   buttons=[])
+            train_size = gr.Slider(1, 60_000, value=60_000, step=1, label=static("training_images"),
+                                   elem_id="train-size", buttons=[])
     with gr.Row():
         start_button = gr.Button(static("start_training"), variant="primary", elem_id="start")
         pause_button = gr.Button(static("pause"), interactive=False, elem_id="pause")
@@ -390,8 +390,8 @@ def build(ctx, tab, runs_dir, shipped_dir, local_operator=False):
             samples = gr.Image(label=static("samples_now"),
                                type="filepath", interactive=False, visible=True, elem_id="samples",
                                elem_classes=["pixelated", "label-above"])
-            accuracy_plot = gr.LinePlot(None, x="step", y="accuracy", title=static("test_accuracy_title"), x_title=static("step"),
-                                        y_title="%", height=220, visible=False, label=static("accuracy_empty"),
+            accuracy_plot = gr.LinePlot(None, x="step", y="accuracy", title=static("test_accuracy_title"),
+                                        x_title=static("step"), y_title="%", height=220, visible=False, label=static("accuracy_empty"),
                                         elem_id="accuracy-plot")
             confusion = gr.Image(label=static("confusion_label"),
                                  type="filepath", interactive=False, visible=False, elem_id="confusion",
@@ -404,8 +404,8 @@ def build(ctx, tab, runs_dir, shipped_dir, local_operator=False):
         compare_button = gr.Button(static("compare_shipped"), interactive=False, elem_id="compare")
         download_button = gr.DownloadButton(static("download_zip"), interactive=False, elem_id="download")
     with gr.Row(equal_height=True):
-        name = gr.Textbox(placeholder=static("run_name_hint_generator"), label=static("run_name"), show_label=False, container=False, scale=2,
-                          elem_id="run-name")
+        name = gr.Textbox(placeholder=static("run_name_hint_generator"), label=static("run_name"), show_label=False,
+                          container=False, scale=2, elem_id="run-name")
         save_button = gr.Button(static("save_runs"), interactive=False, elem_id="save")
     saved = gr.Markdown("")
     compared = gr.Image(label=static("shipped_vs_yours"), type="filepath", interactive=False, visible=False,
