@@ -14,8 +14,6 @@ import io
 import random
 import re
 import textwrap
-import threading
-import weakref
 from pathlib import Path
 
 import gradio as gr
@@ -31,7 +29,7 @@ from cvae.models import X_DIM, Y_DIM
 from cvae.preprocess import to_grid_image
 
 from . import handlers as h
-from .explore import test_digits
+from .explore import cached, test_digits  # one cache per model for the page's views
 from .shared import PRIVATE, inference
 from .texts import CJK_FONTS, DEFAULT, language_of, say, static
 
@@ -248,21 +246,6 @@ def metrics_markdown(model, lang=DEFAULT):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Figures: the write-up's (results/reproduce/) beside the model in use's, computed once per model
-
-_per_model = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
-def cached(model, key, compute):
-    """compute() once per model and key, kept as long as the model lives (a visitor's model goes with its session)."""
-    with _lock:
-        entry = _per_model.setdefault(model, {})
-        if key in entry:
-            return entry[key]
-    value = compute()
-    with _lock:
-        return entry.setdefault(key, value)
-
 
 def writeup_z(z_dim):
     """The write-up's 64 z of its 5s (cvae.reproduce: 64 x 64 numbers from torch seed 0), each cut to its first
