@@ -85,7 +85,7 @@ def test_clicking_the_latent_map_moves_two_sliders_and_redraws_the_picture(page)
     picture_before, map_before = src(page, "#picture img"), src(page, "#latent-map img")
     page.locator("#latent-map").scroll_into_view_if_needed()
     wait_for_shown(page, "#latent-map img")
-    time.sleep(0.5)
+    page.wait_for_timeout(1500)  # a person's pause; the page's layout settles after the scroll (sticky columns)
     box = page.locator("#latent-map img").bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.92, box["y"] + box["height"] * 0.08)   # near the top right
     wait_for_new(page, "#picture img", picture_before)
