@@ -1,6 +1,8 @@
 """The Generate tab in a real browser, used as a person would."""
 import time
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from browser import screenshot, wait_until
 
 Z_DIM = 10  # the shipped generator's sliders
@@ -79,26 +81,47 @@ def wait_for_shown(page, selector):
                      "img.naturalWidth > 0; }", selector)
 
 
+def click_map(page, fx, fy, tries=3):
+    """Click the latent map at (fx, fy) of its size until the picture is redrawn, as a person clicks again when a
+    click seems lost (once in CI, on a busy machine, a click on the page still settling redrew nothing)."""
+    for _ in range(tries):
+        wait_for_shown(page, "#latent-map img")
+        before = src(page, "#picture img")
+        box = page.locator("#latent-map img").bounding_box()
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+        try:
+            wait_for_new(page, "#picture img", before, timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            page.locator("#latent-map").scroll_into_view_if_needed()
+    raise AssertionError(f"{tries} clicks on the latent map, and the picture was never redrawn")
+
+
+def wait_for_sliders(page, condition, timeout_s=10):
+    """Until the slider values satisfy `condition` (the picture and the sliders may change in different frames);
+    -> the values."""
+    deadline = time.monotonic() + timeout_s
+    while not condition(values := slider_values(page)) and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    return values
+
+
 def test_clicking_the_latent_map_moves_two_sliders_and_redraws_the_picture(page):
     across = int(page.locator("#map-x input").input_value().lstrip("z")) - 1
     up = int(page.locator("#map-y input").input_value().lstrip("z")) - 1
-    picture_before, map_before = src(page, "#picture img"), src(page, "#latent-map img")
+    map_before = src(page, "#latent-map img")
     page.locator("#latent-map").scroll_into_view_if_needed()
     wait_for_shown(page, "#latent-map img")
     page.wait_for_timeout(1500)  # a person's pause; the page's layout settles after the scroll (sticky columns)
-    box = page.locator("#latent-map img").bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.92, box["y"] + box["height"] * 0.08)   # near the top right
-    wait_for_new(page, "#picture img", picture_before)
-    values = slider_values(page)
+    click_map(page, 0.92, 0.08)                                            # near the top right
+    values = wait_for_sliders(page, lambda v: v[across] > 2 and v[up] > 2)
     assert values[across] > 2 and values[up] > 2, values                   # right is +, up is +
     assert all(v == 0 for i, v in enumerate(values) if i not in (across, up)), values
     wait_for_new(page, "#latent-map img", map_before)                      # redrawn, the new point framed
 
-    wait_for_shown(page, "#latent-map img")
-    picture_before = src(page, "#picture img")
-    page.mouse.click(box["x"] + box["width"] * 0.08, box["y"] + box["height"] * 0.92)   # bottom left
-    wait_for_new(page, "#picture img", picture_before)
-    values = slider_values(page)
+    page.wait_for_timeout(800)
+    click_map(page, 0.08, 0.92)                                            # bottom left
+    values = wait_for_sliders(page, lambda v: v[across] < -2 and v[up] < -2)
     assert values[across] < -2 and values[up] < -2, values
 
 
