@@ -12,6 +12,7 @@ from . import evaluate as ev
 from .data import load_mnist
 from .models import ARCHS, pick_device
 from .preprocess import ImageError, open_image, to_mnist_image, to_grid_image
+from .second_opinion import SAMPLES as SECOND_OPINION_SAMPLES
 from .train import DEFAULTS, new_model, train
 from .weights import WEIGHTS_DIR, WeightsError, load_weights, save_weights
 
@@ -220,7 +221,7 @@ def main(argv=None):
     p.add_argument("--weights", default=str(WEIGHTS_DIR), help="folder of generator.json (only the JSON is written)")
     p.add_argument("--images", type=int, default=5000, help="the first N MNIST test images (the rest stay held out)")
     p.add_argument("--quantile", type=float, default=0.995, help="of their best -ELBO: the threshold")
-    p.add_argument("--samples", type=int, default=8, help="z samples per digit (K)")
+    p.add_argument("--samples", type=int, default=SECOND_OPINION_SAMPLES, help="z samples per digit (K)")
     p.add_argument("--bound", choices=["iw", "elbo"], default="iw",
                    help="iw: importance-weighted; elbo: the plain bound with the analytic KL")
     p.add_argument("--seed", type=int, default=0)

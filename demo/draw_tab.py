@@ -272,12 +272,13 @@ def build(ctx):
             return gr.skip(), gr.skip()
         try:
             lang = language_of(request)
-            try:
-                about, image = drawing_of(value)
-            except h.InputError as e:
-                return remember(session, reading_html(value.get("seq") if isinstance(value, dict) else "0",
-                                                      message=e.in_language(lang), lang=lang), None)
-            return remember(session, *read(*models(session), image, about, "drawing", lang))
+            with ctx.reading_turns:
+                try:
+                    about, image = drawing_of(value)
+                except h.InputError as e:
+                    return remember(session, reading_html(value.get("seq") if isinstance(value, dict) else "0",
+                                                          message=e.in_language(lang), lang=lang), None)
+                return remember(session, *read(*models(session), image, about, "drawing", lang))
         finally:
             reading_now.leave(key)
 
@@ -295,11 +296,14 @@ def build(ctx):
             image = h.read_upload(h.upload_path(upload))
         except h.InputError as e:
             return remember(session, reading_html("upload", message=e.in_language(lang), lang=lang), None)
-        return remember(session, *read(*models(session), image, "upload", "upload", lang))
+        with ctx.reading_turns:
+            return remember(session, *read(*models(session), image, "upload", "upload", lang))
 
     @inference
     def second_opinion_api(session, image):
-        return second_opinion_json(*models(session), h.read_upload(h.upload_path(image)))
+        image = h.read_upload(h.upload_path(image))
+        with ctx.reading_turns:
+            return second_opinion_json(*models(session), image)
 
     gr.Markdown(static("draw_help"))
     models_line = gr.Markdown(ctx.models_line(None, "classifier", "generator", lang=None), elem_id="draw-models",

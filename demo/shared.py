@@ -3,6 +3,7 @@
 The shipped generator (model 1) and classifier (model 2) serve every visitor; a visitor who trains a model and
 chooses "Use in this session" gets it in their Session, and only they see it.
 """
+import collections
 import functools
 import threading
 
@@ -11,6 +12,7 @@ import torch
 
 from .pictures import PictureStore
 from .texts import DEFAULT, language_of, say, static
+from .training import request_threads
 
 KINDS = ("generator", "classifier")
 
@@ -51,6 +53,32 @@ class OneAtATime:
     def leave(self, key):
         with self._lock:
             self._busy.discard(key)
+
+
+class Turns:
+    """The costly reads (a picture read by both models: ~40 ms of a core, a drawing at the pad's limits several
+    times that) take turns, first come first served, `slots` at a time. So the cheap events (a slider: a few ms)
+    never share the cores with more than `slots` of them, and a visitor sending costly drawings one after another
+    gets a turn among everyone's, not a core of their own. Used as `with turns:` in a handler's thread."""
+
+    def __init__(self, slots):
+        self.slots = slots
+        self._free, self._waiting, self._changed = slots, collections.deque(), threading.Condition()
+
+    def __enter__(self):
+        me = object()
+        with self._changed:
+            self._waiting.append(me)
+            while not (self._free and self._waiting[0] is me):
+                self._changed.wait()
+            self._waiting.popleft()
+            self._free -= 1
+            self._changed.notify_all()  # the next in line may have a slot too
+
+    def __exit__(self, *exc):
+        with self._changed:
+            self._free += 1
+            self._changed.notify_all()
 
 
 class Session:
@@ -97,6 +125,7 @@ class Shared:
         self.png = self.files.save
         self.session = None
         self._model_change_listeners = []
+        self.reading_turns = Turns(request_threads())   # as many costly reads at once as a request's threads
 
     @property
     def generator(self):

@@ -55,10 +55,15 @@ TRAINING_EVENTS = {"concurrency_id": "training", "concurrency_limit": MAX_WAITIN
 TRAINING_NICE = 10          # the training thread's scheduling priority (Linux): below the requests' (0)
 
 
+def request_threads():
+    """torch threads for the requests (sliders, drawings, the API): all cores but one, at least one."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 def limit_threads():
-    """torch threads for the requests (sliders, drawings, the API): all cores but one. Set once for the process;
-    threads started later (gradio's workers) take it. The training worker sets its own (`training_threads`)."""
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    """Set `request_threads` once for the process; threads started later (gradio's workers) take it. The training
+    worker sets its own (`training_threads`)."""
+    torch.set_num_threads(request_threads())
 
 
 def training_threads():

@@ -2,6 +2,7 @@
 careless or hostile visitor would, with raw gradio HTTP calls (queue/join and its event stream) from several
 sessions against the app served in this process."""
 import json
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -187,3 +188,35 @@ def test_drawings_sent_in_parallel_by_one_visitor_are_turned_away_and_others_are
         assert 'id="answer"' in mine.result()
     read = [a for a in answers if isinstance(a, str) and 'id="answer"' in a]
     assert 1 <= len(read) < len(answers)  # one read at a time; the others turned away, not queued
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_costly_reads_take_turns_first_come_first_served(slots):
+    """demo.shared.Turns: never more than `slots` inside at once, and those waiting go in in the order they came."""
+    from demo.shared import Turns
+    turns, inside, most, order, lock = Turns(slots), [0], [0], [], threading.Lock()
+    release = threading.Event()
+
+    def read(name):
+        with turns:
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+                order.append(name)
+            if name < slots:
+                release.wait(5)
+            else:
+                time.sleep(0.01)
+            with lock:
+                inside[0] -= 1
+
+    threads = []
+    for name in range(slots + 6):  # the first `slots` hold their turn until released; the rest line up in order
+        threads.append(threading.Thread(target=read, args=(name,)))
+        threads[-1].start()
+        time.sleep(0.05)
+    assert order == list(range(slots)) and inside[0] == slots
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert order == list(range(slots + 6)) and most[0] == slots and inside[0] == 0
