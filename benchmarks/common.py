@@ -27,7 +27,7 @@ class Sizes:
     training_requests: int      # slider requests sent while the app trains ...
     training_budget_s: float    # ... for at most this long
     app_start_timeout_s: float
-    visitors_seconds: float = 15  # each phase of the visitors job (benchmarks/visitors.py)
+    visitors_seconds: float = 20  # each phase of the visitors job (benchmarks/visitors.py)
 
 
 FULL = Sizes(step_pairs=40, step_budget_s=15, step_warmup=2, epoch_images=None, epoch_budget_s=30,

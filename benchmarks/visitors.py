@@ -6,7 +6,8 @@ last: the trainings it queued may outlast it).
 
 Per phase: the slider's and the drawing's p50 and p95 in ms, errors, answers per second (all visitors together);
 `*_slowdown`: the worst ratio of the others' p95 (slider or drawing) with the abuser to without it (the target: at
-most 2); for the flood, how many of its joins the queue took and whether a second visitor's /grid (through the
+most 2), "without it" measured in the phase just before (a 10-visitor phase of its own before the flood: a shared
+machine's speed drifts over minutes, and a baseline from earlier would measure the drift); for the flood, how many of its joins the queue took and whether a second visitor's /grid (through the
 queue, once a second) was still answered. The load client shares the machine's cores with the server: on a
 2-core machine its own work is part of what is measured.
 """
@@ -22,8 +23,8 @@ from .common import log, ms
 
 SMALL, LARGE = 10, 40
 PHASES = [  # (key prefix, visitors, abuser)
-    (f"visitors{SMALL}", SMALL, "none"),
     (f"visitors{LARGE}", LARGE, "none"),
+    (f"visitors{SMALL}", SMALL, "none"),
     (f"visitors{SMALL}_costly_drawing", SMALL, "costly-drawing"),
     (f"visitors{SMALL}_train_flood", SMALL, "train-flood"),
 ]
@@ -65,7 +66,10 @@ def figures(result):
 
 def run(app, requests, sizes):
     out, skipped, detail = {}, {}, {}
+    just_before = {}  # visitors -> the figures of the phase without an abuser run just before
     for prefix, visitors, abuser in PHASES:
+        if abuser != "none" and visitors not in just_before:
+            just_before[visitors] = figures(run_phase(app, visitors, sizes.visitors_seconds, "none"))
         result = run_phase(app, visitors, sizes.visitors_seconds, abuser)
         phase = figures(result)
         out.update({f"{prefix}_{k}": v for k, v in phase.items()})
@@ -77,10 +81,12 @@ def run(app, requests, sizes):
             grid = result["times"].get("grid", [])
             extra.update(flood_joins=result["flood"], grid_answers=len(grid), grid_p95_ms=percentile_ms(grid, 95),
                          grid_errors=sum(e.startswith("grid") for e in result["errors"]))
-        if abuser != "none":
-            base = f"visitors{visitors}"
-            ratios = [out[f"{prefix}_{kind}_p95_ms"] / out[f"{base}_{kind}_p95_ms"] for kind in ("slider", "drawing")
-                      if out.get(f"{prefix}_{kind}_p95_ms") and out.get(f"{base}_{kind}_p95_ms")]
+        if abuser == "none":
+            just_before[visitors] = phase
+        else:
+            base = extra["without_abuser"] = just_before.pop(visitors)
+            ratios = [phase[f"{kind}_p95_ms"] / base[f"{kind}_p95_ms"] for kind in ("slider", "drawing")
+                      if phase.get(f"{kind}_p95_ms") and base.get(f"{kind}_p95_ms")]
             out[f"{prefix}_slowdown"] = round(max(ratios), 2) if ratios else None
             if not ratios:
                 skipped[f"{prefix}_slowdown"] = "no answers to compare"

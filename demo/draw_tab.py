@@ -7,10 +7,12 @@ the server (`queue=False`: one POST, no queue round), so the answer comes within
 answer is one piece of HTML with its pictures inline (no second request per picture) that names the drawing it is
 about; demo/reading.js hides it whenever the pad holds a newer drawing.
 """
+import asyncio
 import html
 import math
 from pathlib import Path
 
+import anyio
 import gradio as gr
 import numpy as np
 
@@ -34,6 +36,10 @@ MAX_BRUSH = 200             # the brush's width, in the pad's pixels (the page's
 MAX_RENDER_BRUSH = RENDER_SIZE / 8  # 35 px drawn (70 px on the page's 560 px pad): a wider one is drawn so
 MAX_INK = 20 * RENDER_SIZE  # the strokes' total length, in rendered px: 20 times across the pad
 MAX_SEQ = 2 ** 53           # the page's change counter (a JavaScript number)
+# A drawing sent while the same visitor's last one is still being read (the page never does: one in flight) is
+# answered with nothing after this pause: each costs the server its body's parse, and a client sending them
+# back-to-back on several connections would otherwise take the event loop from everyone.
+TURNED_AWAY_AFTER_S = 2.0
 RENDER_SUPERSAMPLE = 2      # anti-aliasing: the 28 x 28 picture model 2 sees is made by area averaging anyway
 HERE = Path(__file__).resolve().parent
 PAD_HTML = f"""
@@ -263,31 +269,35 @@ def build(ctx):
         session.last_drawing = x
         return answer, session
 
-    reading_now = OneAtATime()  # a client that sends drawings in parallel (the page never does) waits for none
+    reading_now = OneAtATime()  # a client that sends drawings in parallel (the page never does) is turned away
 
     @inference
-    def read_drawing(session, value, request: gr.Request = None):
+    def read_now(session, value, lang):
+        with ctx.reading_turns:
+            try:
+                about, image = drawing_of(value)
+            except h.InputError as e:
+                return remember(session, reading_html(value.get("seq") if isinstance(value, dict) else "0",
+                                                      message=e.in_language(lang), lang=lang), None)
+            return remember(session, *read(*models(session), image, about, "drawing", lang))
+
+    async def read_drawing(session, value, request: gr.Request = None):
+        # Async, so that a drawing turned away waits without a thread, and the model's work runs in one.
         key = request.session_hash if request is not None else None
         if not reading_now.enter(key):
+            await asyncio.sleep(TURNED_AWAY_AFTER_S)
             return gr.skip(), gr.skip()
         try:
-            lang = language_of(request)
-            with ctx.reading_turns:
-                try:
-                    about, image = drawing_of(value)
-                except h.InputError as e:
-                    return remember(session, reading_html(value.get("seq") if isinstance(value, dict) else "0",
-                                                          message=e.in_language(lang), lang=lang), None)
-                return remember(session, *read(*models(session), image, about, "drawing", lang))
+            return await anyio.to_thread.run_sync(read_now, session, value, language_of(request))
         finally:
             reading_now.leave(key)
 
-    def read_again(session, value):
+    async def read_again(session, value):
         """The pad's drawing read again (the models in use changed); an empty pad leaves the answer as it is (it
         may be an upload's)."""
         if not (isinstance(value, dict) and value.get("strokes")):
             return gr.skip(), gr.skip()
-        return read_drawing(session, value)
+        return await read_drawing(session, value)
 
     @inference
     def read_uploaded(session, upload, request: gr.Request = None):

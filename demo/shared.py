@@ -37,7 +37,7 @@ def model_id(model):
 class OneAtATime:
     """At most one request of each visitor in a handler at a time, for the handlers outside gradio's queue
     (queue=False), which no concurrency limit reaches: the page never sends a second before the first is answered
-    (trigger_mode="always_last"), so a second one at once is a client's own flood, and it is turned away at once."""
+    (trigger_mode="always_last"), so a second one at once is a client's own flood, and it is turned away."""
 
     def __init__(self):
         self._busy, self._lock = set(), threading.Lock()
