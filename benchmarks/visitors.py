@@ -7,8 +7,9 @@ last: the trainings it queued may outlast it).
 Per phase: the slider's and the drawing's p50 and p95 in ms, errors, answers per second (all visitors together);
 `*_slowdown`: the worst ratio of the others' p95 (slider or drawing) with the abuser to without it (the target: at
 most 2), "without it" measured in the phase just before (a 10-visitor phase of its own before the flood: a shared
-machine's speed drifts over minutes, and a baseline from earlier would measure the drift); for the flood, how many of its joins the queue took and whether a second visitor's /grid (through the
-queue, once a second) was still answered. The load client shares the machine's cores with the server: on a
+machine's speed drifts over minutes, and a baseline from earlier would measure the drift); for the flood, how many
+of its joins the queue took and whether a second visitor's /grid (through the queue, once a second) was still
+answered. The load client shares the machine's cores with the server: on a
 2-core machine its own work is part of what is measured.
 """
 import json

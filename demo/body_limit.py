@@ -8,8 +8,8 @@ their own limit (`max_file_size`) and are not counted here.
 """
 import json
 
-# The pad's largest drawing (5,000 points) is about 60 KB of JSON; every other event's body is under a few KB. What
-# a body costs before any handler sees it (FastAPI parses it and gradio copies it, on the server's event loop)
+# The pad's largest drawing (2,000 points) is about 25-35 KB of JSON; every other event's body is under a few KB.
+# What a body costs before any handler sees it (FastAPI parses it and gradio copies it, on the server's event loop)
 # grows with the number of values in it: a drawing of 20,000 points (316 KB) took ~150 ms of it on a busy 2-core
 # machine whatever the handler then did, 4 times the handler's own time.
 MAX_BODY_BYTES = 128_000
@@ -20,7 +20,7 @@ METHODS_WITH_A_BODY = ("POST", "PUT", "PATCH")
 
 def too_large_message(size, limit=MAX_BODY_BYTES, exact=True):
     return (f"The request is too large ({size:,} bytes{'' if exact else ' or more'}); the server accepts at most "
-            f"{limit:,} bytes in one request (a drawing of 5,000 points is about 60,000).")
+            f"{limit:,} bytes in one request (a drawing of 2,000 points is about 30,000).")
 
 
 class BodyLimit:

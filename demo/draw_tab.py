@@ -8,6 +8,7 @@ answer is one piece of HTML with its pictures inline (no second request per pict
 about; demo/reading.js hides it whenever the pad holds a newer drawing.
 """
 import asyncio
+import contextlib
 import html
 import math
 from pathlib import Path
@@ -30,7 +31,11 @@ RENDER_SIZE = 280           # the server draws the strokes at this size: plenty 
 # once scaled a 200 px brush up 280 times: 77 s of CPU for one drawing); the rendered brush is capped (wider is a
 # blot, not a pen, and its cost grows with its area); points closer together than a quarter of the brush are not
 # drawn (see drawing_of); and the total length of ink is capped (a digit is a few times across the pad).
-MAX_STROKES, MAX_POINTS = 200, 5_000  # a digit drawn with a mouse is a few hundred points; see demo/body_limit.py
+# A digit drawn with a mouse is a few hundred points (the pad keeps one every 3 px: 2,000 are 11 pad widths of ink).
+# Every point costs the server before any handler runs (the body's parse and gradio's walk through it, with the
+# GIL held): at 5,000 points, a client sending the largest drawing again and again tripled the other visitors'
+# slider p95; at 2,000, twice (python -m benchmarks --only visitors). See also demo/body_limit.py.
+MAX_STROKES, MAX_POINTS = 200, 2_000
 PAD_SIDES = (28, 4096)      # each side of the pad, in its own pixels (the page's is PAD_SIZE)
 MAX_BRUSH = 200             # the brush's width, in the pad's pixels (the page's is 22)
 MAX_RENDER_BRUSH = RENDER_SIZE / 8  # 35 px drawn (70 px on the page's 560 px pad): a wider one is drawn so
@@ -273,7 +278,9 @@ def build(ctx):
 
     @inference
     def read_now(session, value, lang):
-        with ctx.reading_turns:
+        # A cleared pad is answered at once: waiting for a turn, its answer could come after an upload's and hide it.
+        cleared = not (isinstance(value, dict) and value.get("strokes"))
+        with contextlib.nullcontext() if cleared else ctx.reading_turns:
             try:
                 about, image = drawing_of(value)
             except h.InputError as e:

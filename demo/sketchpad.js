@@ -7,6 +7,9 @@
 const canvas = element.querySelector("canvas");
 const pen = canvas.getContext("2d");
 const BRUSH = 22;   // px of the canvas's 560: about MNIST's stroke for a digit drawn across most of the pad
+// A point is kept when the pointer has gone this far from the last one (px of the canvas): the ink looks the same
+// under a 22 px brush, and a digit drawn slowly is a few hundred points, far below the server's limit.
+const MIN_STEP = 3;
 let strokes = [], undone = [], current = null, pointer = null, seq = 0;
 
 // Paper and ink: black on white, or in the dark theme white on near-black (as model 2 sees a digit), so that the
@@ -70,7 +73,7 @@ canvas.addEventListener("pointermove", (e) => {
   if (e.pointerId !== pointer) return;
   for (const ev of e.getCoalescedEvents ? e.getCoalescedEvents() : [e]) {
     const p = point(ev), last = current[current.length - 1];
-    if (p[0] === last[0] && p[1] === last[1]) continue;
+    if (Math.hypot(p[0] - last[0], p[1] - last[1]) < MIN_STEP) continue;
     current.push(p);
     pen.beginPath();
     pen.moveTo(last[0], last[1]);

@@ -77,7 +77,7 @@ def test_dense_points_draw_the_same_ink_as_sparse_ones():
 
 def test_too_much_ink_is_refused_with_the_reason():
     value = {"seq": 1, "size": [560, 560], "brush": 22,
-             "strokes": scribble(50, 100, 560, 2.1 * draw_tab.MAX_INK)}  # 2 pad px per rendered px
+             "strokes": scribble(20, 100, 560, 2.1 * draw_tab.MAX_INK)}  # 2 pad px per rendered px
     with pytest.raises(h.InputError, match=r"could not be read \(more ink than 20 times across the whole pad\)"):
         draw_tab.drawing_of(value)
 
