@@ -2,7 +2,6 @@
 the named API endpoints (demo/api.py), assembled in `build_app`; `launch` serves it with the demo's settings."""
 import gc
 import os
-import sys
 
 # gradio's queue keeps a record of every event for its monitoring page (which this app does not open) and, after
 # each event, summarises all of them in a pandas DataFrame: up to 10,000 records per request, a cost and a memory
@@ -33,7 +32,6 @@ LAUNCH_SETTINGS = {
     # and each page load is one) until this many newer ones push it out: 10,000 by default, ~2 GB.
     "state_session_capacity": 1000,
 }
-SWITCH_INTERVAL_S = 0.001
 QUEUE_SETTINGS = {"default_concurrency_limit": 4, "max_size": 64}
 SESSION_TTL_S = 3 * 3600    # a visitor's Session (their models, their drawing) is dropped after this long unchanged
 # Every picture the app sends is a file of its own in gradio's cache (demo/pictures.py); gradio deletes the app's
@@ -137,10 +135,6 @@ def launch(demo, host="127.0.0.1", port=7860, **overrides):
     every other request (demo/body_limit.py), no extra paths; and the objects made so far out of the cyclic
     garbage collector's way."""
     limit_threads()
-    # A thread running Python (a large drawing's points checked and drawn) keeps the GIL for the switch interval
-    # before another thread gets it, and a slider's request takes it many times: at the default 5 ms, one costly
-    # drawing being read tripled the sliders' p95 (36 -> 97 ms, python -m benchmarks --only visitors). 1 ms.
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     # torch, gradio and the models are ~400,000 objects that live as long as the server. Python's full collection
     # walked them all, 0.3-0.6 s with the GIL held, every visitor waiting; a request that makes many objects (a
     # large drawing is tens of thousands of lists) set one off every other time (measured: a drawing of 20,000

@@ -34,7 +34,8 @@ RENDER_SIZE = 280           # the server draws the strokes at this size: plenty 
 # A digit drawn with a mouse is a few hundred points (the pad keeps one every 3 px: 2,000 are 11 pad widths of ink).
 # Every point costs the server before any handler runs (the body's parse and gradio's walk through it, with the
 # GIL held): at 5,000 points, a client sending the largest drawing again and again tripled the other visitors'
-# slider p95; at 2,000, twice (python -m benchmarks --only visitors). See also demo/body_limit.py.
+# slider p95, at 2,000 doubled it, and sending a plain digit so changed nothing (python -m benchmarks --only
+# visitors). See also demo/body_limit.py.
 MAX_STROKES, MAX_POINTS = 200, 2_000
 PAD_SIDES = (28, 4096)      # each side of the pad, in its own pixels (the page's is PAD_SIZE)
 MAX_BRUSH = 200             # the brush's width, in the pad's pixels (the page's is 22)

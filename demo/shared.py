@@ -56,13 +56,12 @@ class OneAtATime:
 
 
 class Turns:
-    """The costly reads (a picture read by both models: ~40 ms of a core, a drawing at the pad's limits several
-    times that) take turns, first come first served, `slots` at a time. So the cheap events (a slider: a few ms)
+    """The costly reads (a picture read by both models: ~20-30 ms of a core, more for a drawing at the pad's limits)
+    take turns, first come first served, `slots` at a time. So the cheap events (a slider: a few ms)
     never share the cores with more than `slots` of them, and a visitor sending costly drawings one after another
     gets a turn among everyone's, not a core of their own. Used as `with turns:` in a handler's thread."""
 
     def __init__(self, slots):
-        self.slots = slots
         self._free, self._waiting, self._changed = slots, collections.deque(), threading.Condition()
 
     def __enter__(self):
