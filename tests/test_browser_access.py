@@ -13,6 +13,7 @@ from PIL import Image
 from cvae.weights import WEIGHTS_DIR
 
 from browser import DOCS_SHOTS, SHOTS, screenshot, wait_until
+from colours import contrast, luminance
 from test_browser_draw import FRESH, trace
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
@@ -49,19 +50,6 @@ CONTRAST = """sel => {
   const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(back)].sort((x, y) => y - x);
   return (a + 0.05) / (b + 0.05);
 }"""
-
-
-def luminance(rgb):
-    def channel(v):
-        v /= 255
-        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-    r, g, b = (channel(v) for v in rgb[:3])
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a, b):
-    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
 
 
 def visit(browser, url, **options):

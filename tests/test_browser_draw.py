@@ -67,8 +67,14 @@ def on_screen(page, points):
 
 def trace(page, digit, how="mouse"):
     """Draw `digit` on the pad, stroke by stroke, with the mouse, a finger (touch) or a pen."""
+    draw_strokes(page, DIGITS[digit], how)
+
+
+def draw_strokes(page, strokes, how="mouse"):
+    """Strokes (unit-box points, as digit_strokes.DIGITS) drawn on the pad one by one, with a person's pause after
+    each, with the mouse, a finger (touch) or a pen."""
     cdp = page.context.new_cdp_session(page) if how != "mouse" else None
-    for stroke in DIGITS[digit]:
+    for stroke in strokes:
         points = on_screen(page, stroke)
         if how == "mouse":
             page.mouse.move(*points[0])

@@ -8,8 +8,7 @@ import time
 from browser import SHOTS, screenshot, wait_until
 from conftest import new_visitor
 from demo.texts import EN, JA
-from digit_strokes import DIGITS
-from test_browser_draw import FRESH, STROKE_PAUSE_S, on_screen
+from test_browser_draw import FRESH, trace
 
 TABS = ("generate", "draw", "train", "model")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")  # kana and kanji
@@ -60,14 +59,7 @@ def open_tab(page, tab, texts=JA):
 
 
 def draw_a_three(page):
-    for stroke in DIGITS[3]:
-        points = on_screen(page, stroke)
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for p in points[1:]:
-            page.mouse.move(*p, steps=4)
-        page.mouse.up()
-        time.sleep(STROKE_PAUSE_S)
+    trace(page, 3)
     page.wait_for_function(FRESH, polling=100, timeout=20_000)
     return page.locator("#reading").inner_text()
 

@@ -4,26 +4,14 @@ like a digit; model 2's answer is still shown, marked as a guess)."""
 import time
 
 from browser import screenshot
-from test_browser_draw import FRESH, PAUSE_S, STROKE_PAUSE_S, check_answer, check_cleared, on_screen, open_draw_tab
+from test_browser_draw import FRESH, PAUSE_S, check_answer, check_cleared, draw_strokes, open_draw_tab
 from test_draw_second_opinion import ZIGZAG
 from digit_strokes import DIGITS
 
 
-def draw(page, strokes):
-    """Strokes (unit-box points, as digit_strokes.DIGITS) drawn on the pad with the mouse."""
-    for stroke in strokes:
-        points = on_screen(page, stroke)
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for p in points[1:]:
-            page.mouse.move(*p, steps=4)
-        page.mouse.up()
-        time.sleep(STROKE_PAUSE_S)
-
-
 def test_a_digit_then_a_scribble(page):
     open_draw_tab(page)
-    draw(page, DIGITS[3])
+    draw_strokes(page, DIGITS[3])
     check_answer(page, 3)
     assert page.locator("#model1-answer").inner_text().strip() == "3"
     assert page.locator("#agreement").inner_text().strip() == "Both models say 3."
@@ -34,7 +22,7 @@ def test_a_digit_then_a_scribble(page):
     check_cleared(page)
     time.sleep(PAUSE_S)
 
-    draw(page, ZIGZAG)
+    draw_strokes(page, ZIGZAG)
     page.wait_for_function(FRESH, polling=100, timeout=20_000)
     warning = page.locator("#not-digit")
     assert warning.is_visible() and "doesn't look like a digit to model 1" in warning.inner_text()

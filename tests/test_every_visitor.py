@@ -7,18 +7,7 @@ import numpy as np
 
 from demo import explore, train_tab
 
-
-def luminance(rgb):
-    def channel(v):
-        v /= 255
-        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-    r, g, b = (channel(v) for v in rgb[:3])
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(a, b):
-    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
+from colours import contrast, luminance
 
 
 def rgb(hex_colour):
