@@ -88,8 +88,12 @@ def main(argv=None):
         raise SystemExit("error: --max-train-minutes must be 0 (no limit) or more")
     runner = TrainingRunner(device, templates={"generator": generator, "classifier": classifier},
                             data_dir=args.data_dir, max_train_minutes=args.max_train_minutes)
+    # The training data now, before anyone is served: loading it (torchvision's import, 70,000 images) holds the
+    # interpreter for seconds, which on the first visitor's request slowed every other visitor's.
+    data = runner.data()
     demo = build_app(generator, classifier, runner=runner, runs_dir=runs, shipped_dir=args.weights)
-    print(f"Conditional VAE demo on {device}: http://{args.host}:{args.port}", file=sys.stderr)
+    print(f"Conditional VAE demo on {device} (training data: {data.source}, {len(data.x_train):,} images): "
+          f"http://{args.host}:{args.port}", file=sys.stderr)
     stop_on_sigterm()
     launch(demo, args.host, args.port)
 
