@@ -259,8 +259,10 @@ def pad_strokes(digit, size=560, margin=0.15):
 
 
 def pad_value(digit, seq, size=560):
-    """The pad's value (demo/sketchpad.js) for `digit`."""
-    return {"seq": seq, "size": [size, size], "brush": 22, "strokes": pad_strokes(digit, size)}
+    """The pad's value for `digit`, its strokes as the text demo/sketchpad.js writes (demo.draw_tab.strokes_text,
+    written out here: the load client does not import the app)."""
+    text = ";".join(" ".join(f"{x},{y}" for x, y in stroke) for stroke in pad_strokes(digit, size))
+    return {"seq": seq, "size": [size, size], "brush": 22, "strokes": text}
 
 
 def served_z_dim():

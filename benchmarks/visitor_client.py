@@ -16,6 +16,7 @@ The abuser, when there is one, runs at the same time:
 """
 import argparse
 import json
+import math
 import sys
 import threading
 import time
@@ -70,19 +71,21 @@ def slider_data(inputs, rng):
 
 
 def costliest_drawing(seq):
-    """The costliest drawing the pad's limits allow (demo/draw_tab.py): the smallest pad, the widest brush, every
-    stroke and point, ink up to the cap; as tests/test_drawing_limits.py makes it. (Made by the job, which has
-    the app's modules loaded, and handed to this process in a file: --costly-drawing.)"""
+    """The costliest drawing the pad's limits allow (demo/draw_tab.py): every stroke and point, each point a pad
+    pixel from the last (whole pixels: the pad's own), on the smallest pad where that much ink is within the cap
+    (so the largest scale), with the widest brush. (Made by the job, which has the app's modules loaded, and handed
+    to the load client in a file: --costly-drawing; tests/test_drawing_limits.py reads it too.)"""
     from demo import draw_tab
-    size, strokes, points = draw_tab.PAD_SIDES[0], draw_tab.MAX_STROKES, draw_tab.MAX_POINTS // draw_tab.MAX_STROKES
-    step = draw_tab.MAX_INK * size / draw_tab.RENDER_SIZE * 0.95 / (strokes * points)
+    strokes, points = draw_tab.MAX_STROKES, draw_tab.MAX_POINTS // draw_tab.MAX_STROKES
+    size = max(draw_tab.PAD_SIDES[0],
+               math.ceil(strokes * (points - 1) * draw_tab.RENDER_SIZE / (0.95 * draw_tab.MAX_INK)))
     rng = np.random.default_rng(0)
     walks = []
     for _ in range(strokes):
-        turns = rng.uniform(0, 2 * np.pi, points)
-        walk = size / 2 + np.cumsum(np.column_stack([np.cos(turns), np.sin(turns)]) * step, axis=0)
-        walks.append(np.round(np.clip(walk, 0, size), 2).tolist())
-    return {"seq": seq, "size": [size, size], "brush": draw_tab.MAX_BRUSH, "strokes": walks}
+        steps = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]])[rng.integers(4, size=points - 1)]
+        walk = size // 2 + np.cumsum(np.concatenate([[[0, 0]], steps]), axis=0)
+        walks.append(np.clip(walk, 0, size).tolist())
+    return {"seq": seq, "size": [size, size], "brush": draw_tab.MAX_BRUSH, "strokes": draw_tab.strokes_text(walks)}
 
 
 class Record:

@@ -8,11 +8,11 @@ their own limit (`max_file_size`) and are not counted here.
 """
 import json
 
-# The pad's largest drawing (2,000 points) is about 25-35 KB of JSON; every other event's body is under a few KB.
-# What a body costs before any handler sees it (FastAPI parses it and gradio copies it, on the server's event loop)
-# grows with the number of values in it: a drawing of 20,000 points (316 KB) took ~150 ms of it on a busy 2-core
-# machine whatever the handler then did, 4 times the handler's own time.
-MAX_BODY_BYTES = 128_000
+# The pad's largest drawing (2,000 points, its strokes one text) is at most ~28 KB of JSON, a digit about 2 KB;
+# every other event's body is under a few KB. What a body costs before any handler sees it (FastAPI parses it and
+# gradio walks through it, on the server's event loop) grows with the number of values in it: 20,000 numbers
+# (316 KB) took ~150 ms of it on a busy 2-core machine whatever the handler then did.
+MAX_BODY_BYTES = 64_000
 MAX_DRAIN_BYTES = 64_000_000  # a refused body is read to its end (up to this much) so that the client hears why
 UPLOAD_PATHS = ("/upload", "/process_recording")  # gradio's file uploads: capped by max_file_size instead
 METHODS_WITH_A_BODY = ("POST", "PUT", "PATCH")
@@ -20,7 +20,7 @@ METHODS_WITH_A_BODY = ("POST", "PUT", "PATCH")
 
 def too_large_message(size, limit=MAX_BODY_BYTES, exact=True):
     return (f"The request is too large ({size:,} bytes{'' if exact else ' or more'}); the server accepts at most "
-            f"{limit:,} bytes in one request (a drawing of 2,000 points is about 30,000).")
+            f"{limit:,} bytes in one request (a drawing of 2,000 points is about 16,000).")
 
 
 class BodyLimit:

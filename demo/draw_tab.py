@@ -2,7 +2,7 @@
 and draws it as all ten digits.
 
 The pad is a plain canvas of our own (demo/sketchpad.js in a gr.HTML), not gradio's Sketchpad: it is ready to draw
-on load with a mouse, a finger or a pen, and it sends each change as a few hundred numbers (its strokes) straight to
+on load with a mouse, a finger or a pen, and it sends each change as its strokes (one short text) straight to
 the server (`queue=False`: one POST, no queue round), so the answer comes within a few hundred ms of the stroke. The
 answer is one piece of HTML with its pictures inline (no second request per picture) that names the drawing it is
 about; demo/reading.js hides it whenever the pad holds a newer drawing.
@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import html
 import math
+import re
 from pathlib import Path
 
 import anyio
@@ -32,11 +33,15 @@ RENDER_SIZE = 280           # the server draws the strokes at this size: plenty 
 # blot, not a pen, and its cost grows with its area); points closer together than a quarter of the brush are not
 # drawn (see drawing_of); and the total length of ink is capped (a digit is a few times across the pad).
 # A digit drawn with a mouse is a few hundred points (the pad keeps one every 3 px: 2,000 are 11 pad widths of ink).
-# Every point costs the server before any handler runs (the body's parse and gradio's walk through it, with the
-# GIL held): at 5,000 points, a client sending the largest drawing again and again tripled the other visitors'
-# slider p95, at 2,000 doubled it, and sending a plain digit so changed nothing (python -m benchmarks --only
-# visitors). See also demo/body_limit.py.
 MAX_STROKES, MAX_POINTS = 200, 2_000
+# The strokes come as one text, "x,y x,y ...;x,y ..." (whole pad pixels; ";" between strokes), not as lists of
+# numbers: a body is parsed, and gradio walks through every value in it, on the server's event loop before any
+# handler runs, and a client sending the largest drawing as 4,000 numbers again and again doubled the other
+# visitors' slider p95 (python -m benchmarks --only visitors); one string is parsed at the speed of a copy. Its
+# length is checked before anything else looks at it. See also demo/body_limit.py.
+POINT = r"-?[0-9]{1,5},-?[0-9]{1,5}"  # ASCII digits only (\d takes every script's)
+STROKE = re.compile(rf"{POINT}(?: {POINT})*")
+MAX_STROKES_CHARS = MAX_POINTS * len("-99999,-99999 ") + MAX_STROKES
 PAD_SIDES = (28, 4096)      # each side of the pad, in its own pixels (the page's is PAD_SIZE)
 MAX_BRUSH = 200             # the brush's width, in the pad's pixels (the page's is 22)
 MAX_RENDER_BRUSH = RENDER_SIZE / 8  # 35 px drawn (70 px on the page's 560 px pad): a wider one is drawn so
@@ -126,27 +131,25 @@ def drawing_of(value):
                   and all(PAD_SIDES[0] <= s <= PAD_SIDES[1] for s in size),
                   "drawing_pad_sides", {"low": PAD_SIDES[0], "high": PAD_SIDES[1]})
     refuse_unless(_number(brush) and 0 < brush <= MAX_BRUSH, "drawing_brush", {"brush": MAX_BRUSH})
-    refuse_unless(isinstance(strokes, list) and len(strokes) <= MAX_STROKES
-                  and all(isinstance(s, list) and s for s in strokes) and sum(map(len, strokes)) <= MAX_POINTS,
-                  "drawing_points", {"strokes": MAX_STROKES, "points": f"{MAX_POINTS:,}"})
-    points = [_coordinates(s) for s in strokes]
-    refuse_unless(all(p is not None for p in points), "drawing_numbers", {})
-    if not points:
+    points, counts = _strokes(strokes, refuse_unless)
+    if not len(points):
         return str(seq), None
     scale = RENDER_SIZE / max(size)
     brush = min(brush * scale, MAX_RENDER_BRUSH)
-    # Only the points where the stroke has gone on by a quarter of the brush (or a pixel) since the last one drawn:
-    # the ones between change the ink's outline by less than a pixel (the round brush covers them), and each point
+    # All strokes at once: the length of ink along them (none between strokes), and of each stroke only the points
+    # where it has gone on by a quarter of the brush (or a pixel) since the last one drawn, and its two ends: the
+    # ones between change the ink's outline by less than a pixel (the round brush covers them), and each point
     # drawn costs a dot of the brush's area.
-    step = max(1.0, brush / 4)
-    drawn, ink = [], 0.0
-    for p in points:
-        p = np.clip(p, 0, size) * scale
-        along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(p, axis=0).T))])
-        keep = np.flatnonzero(np.diff(np.floor(along / step), prepend=-1.0) > 0)
-        drawn.append(p[np.union1d(keep, [len(p) - 1])])
-        ink += along[-1]
-    refuse_unless(ink <= MAX_INK, "drawing_ink", {"times": MAX_INK // RENDER_SIZE})
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    p = np.clip(points, 0, size) * scale
+    steps = np.hypot(*np.diff(p, axis=0).T)
+    steps[ends[:-1] - 1] = 0.0
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    refuse_unless(along[-1] <= MAX_INK, "drawing_ink", {"times": MAX_INK // RENDER_SIZE})
+    keep = np.diff(np.floor(along / max(1.0, brush / 4)), prepend=-1.0) > 0
+    keep[starts] = keep[ends - 1] = True
+    drawn = [p[a:b][keep[a:b]] for a, b in zip(starts, ends)]
     width, height = (max(1, round(v * scale)) for v in size)
     return str(seq), render_strokes(drawn, (width, height), brush, supersample=RENDER_SUPERSAMPLE)
 
@@ -161,16 +164,25 @@ def _number(v):
         return False
 
 
-def _coordinates(stroke):
-    """A stroke's points as an (n, 2) float array, or None when they are not all pairs of finite numbers."""
-    if not all(type(p) is list and len(p) == 2 and type(p[0]) in (int, float) and type(p[1]) in (int, float)
-               for p in stroke):
-        return None
-    try:
-        points = np.array(stroke, dtype=float)
-    except OverflowError:
-        return None
-    return points if np.isfinite(points).all() else None
+def strokes_text(strokes):
+    """Strokes as lists of (x, y) pad pixels -> the text that demo/sketchpad.js sends for them (rounded)."""
+    return ";".join(" ".join(f"{round(x)},{round(y)}" for x, y in stroke) for stroke in strokes)
+
+
+def _strokes(text, refuse_unless):
+    """The pad's strokes text -> (all its points as an (n, 2) float array, the number of points of each stroke);
+    refused (refuse_unless) when it is not such a text or holds more than the limits allow."""
+    refuse_unless(isinstance(text, str), "drawing_numbers", {})
+    refuse_unless(len(text) <= MAX_STROKES_CHARS, "drawing_points", {"strokes": MAX_STROKES,
+                                                                     "points": f"{MAX_POINTS:,}"})
+    if not text:
+        return np.zeros((0, 2)), np.zeros(0, int)
+    strokes = text.split(";")
+    counts = np.array([stroke.count(" ") + 1 for stroke in strokes])
+    refuse_unless(len(strokes) <= MAX_STROKES and counts.sum() <= MAX_POINTS,
+                  "drawing_points", {"strokes": MAX_STROKES, "points": f"{MAX_POINTS:,}"})
+    refuse_unless(all(STROKE.fullmatch(stroke) for stroke in strokes), "drawing_numbers", {})
+    return np.array(re.split("[ ,;]", text), dtype=float).reshape(-1, 2), counts
 
 
 def opinion_html(opinion, model2_digit, source="drawing", lang=DEFAULT):

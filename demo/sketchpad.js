@@ -1,7 +1,9 @@
 // The drawing pad of the Draw tab (js_on_load of a gr.HTML; `element`, `props` come from gradio).
 // A plain canvas driven by pointer events, so a mouse, a finger and a pen all draw, from the moment the page opens.
 // Its value, set after every stroke, undo, redo and clear, is the drawing as strokes:
-//   {seq, size: [width, height], brush, strokes: [[[x, y], ...], ...]}
+//   {seq, size: [width, height], brush, strokes: "x,y x,y ...;x,y ..."}
+// the strokes as one text (whole pixels of the canvas, ";" between strokes): one value for the server to parse,
+// not thousands (demo/draw_tab.py).
 // `seq` counts the changes; the answer names the seq it is about, and the reading hides any answer about an older
 // drawing than the one on the pad (the "cvae-drawing" event below tells it which one that is).
 const canvas = element.querySelector("canvas");
@@ -41,7 +43,8 @@ function changed() {
   seq += 1;
   canvas.dataset.seq = seq;  // for the page's tests: which drawing the pad holds
   document.dispatchEvent(new CustomEvent("cvae-drawing", { detail: String(seq) }));
-  props.value = { seq, size: [canvas.width, canvas.height], brush: BRUSH, strokes: strokes.map((s) => s.slice()) };
+  props.value = { seq, size: [canvas.width, canvas.height], brush: BRUSH,
+                  strokes: strokes.map((s) => s.map((p) => p.join(",")).join(" ")).join(";") };
   const undoButton = element.querySelector(".pad-undo"), redoButton = element.querySelector(".pad-redo");
   const focused = document.activeElement;
   undoButton.disabled = strokes.length === 0;
@@ -52,10 +55,12 @@ function changed() {
   if (focused === redoButton && redoButton.disabled) (undoButton.disabled ? canvas : undoButton).focus();
 }
 
+// Where the pointer is, in the canvas's whole pixels; kept on the canvas (a captured pointer may leave it).
 function point(e) {
   const box = canvas.getBoundingClientRect();
-  return [Math.round((e.clientX - box.left) * canvas.width / box.width),
-          Math.round((e.clientY - box.top) * canvas.height / box.height)];
+  const along = (v, side) => Math.min(side, Math.max(0, Math.round(v)));
+  return [along((e.clientX - box.left) * canvas.width / box.width, canvas.width),
+          along((e.clientY - box.top) * canvas.height / box.height, canvas.height)];
 }
 
 canvas.addEventListener("pointerdown", (e) => {

@@ -32,4 +32,10 @@ def to_pad(points, size=560, margin=0.15):
 
 def pad_value(digit, seq=1, size=560, brush=22):
     """The pad's value for one of DIGITS, as demo/sketchpad.js sends it."""
-    return {"seq": seq, "size": [size, size], "brush": brush, "strokes": [to_pad(s, size) for s in DIGITS[digit]]}
+    return drawing([to_pad(s, size) for s in DIGITS[digit]], seq, size, brush)
+
+
+def drawing(strokes, seq=1, size=560, brush=22):
+    """The pad's value for `strokes` (lists of (x, y) in the pad's pixels), as demo/sketchpad.js sends it."""
+    from demo.draw_tab import strokes_text
+    return {"seq": seq, "size": [size, size], "brush": brush, "strokes": strokes_text(strokes)}

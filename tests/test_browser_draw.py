@@ -14,7 +14,7 @@ from PIL import Image
 from browser import screenshot
 from conftest import new_visitor
 from demo import draw_tab, handlers as h
-from digit_strokes import DIGITS, to_pad
+from digit_strokes import DIGITS, pad_value
 
 PAUSE_S = 2.0          # between a person's actions
 STROKE_PAUSE_S = 0.3   # lifting the pen between the strokes of one digit
@@ -115,7 +115,7 @@ def answer(page):
 
 def expected_seen(digit):
     """What model 2 should see of `digit` traced on the pad: its strokes through the app's own path."""
-    value = {"seq": 1, "size": [560, 560], "brush": 22, "strokes": [to_pad(s) for s in DIGITS[digit]]}
+    value = pad_value(digit)
     return h.to_model_input(draw_tab.drawing_of(value)[1]).numpy()
 
 

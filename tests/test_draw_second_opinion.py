@@ -9,7 +9,7 @@ from PIL import Image
 
 from cvae.models import CVAE
 from demo import draw_tab, handlers as h
-from digit_strokes import DIGITS, arc, pad_value, to_pad
+from digit_strokes import DIGITS, arc, drawing, pad_value, to_pad
 
 # Not digits, as a visitor draws them on the pad (strokes of points in a unit box, as digit_strokes.DIGITS). Best -ELBO
 # of the shipped model 1 (threshold 174 nats): zigzag 264, star 263, smiley 315, W 362, hash sign 375. Some slip
@@ -26,7 +26,7 @@ NON_DIGITS = {"zigzag": ZIGZAG, "star": STAR, "smiley": SMILEY, "W": LETTER_W, "
 
 
 def drawn(strokes, seq=5):
-    value = {"seq": seq, "size": [560, 560], "brush": 22, "strokes": [to_pad(s) for s in strokes]}
+    value = drawing([to_pad(s) for s in strokes], seq)
     return draw_tab.drawing_of(value)[1]
 
 

@@ -10,9 +10,10 @@ import httpx
 import numpy as np
 import pytest
 
+from benchmarks.visitor_client import costliest_drawing
 from demo import draw_tab, handlers as h
 from demo.body_limit import MAX_BODY_BYTES
-from digit_strokes import pad_value
+from digit_strokes import DIGITS, drawing, pad_value, to_pad
 
 
 def scribble(strokes, points, size, length, seed=0):
@@ -23,32 +24,26 @@ def scribble(strokes, points, size, length, seed=0):
     for _ in range(strokes):
         turns = rng.uniform(0, 2 * np.pi, points)
         walk = size / 2 + np.cumsum(np.column_stack([np.cos(turns), np.sin(turns)]) * step, axis=0)
-        walks.append(np.round(np.clip(walk, 0, size), 2).tolist())
+        walks.append(np.clip(walk, 0, size).tolist())
     return walks
 
 
-def costliest(size=28, seq=1):
-    """The most a drawing within the limits can ask for: the smallest pad (so the biggest scale), the widest brush,
-    every stroke and point allowed, and ink up to the cap."""
-    length = draw_tab.MAX_INK * size / draw_tab.RENDER_SIZE * 0.95
-    return {"seq": seq, "size": [size, size], "brush": draw_tab.MAX_BRUSH,
-            "strokes": scribble(draw_tab.MAX_STROKES, draw_tab.MAX_POINTS // draw_tab.MAX_STROKES, size, length)}
-
-
 def test_the_costliest_drawing_allowed_is_read_quickly():
-    value = costliest()
+    value = costliest_drawing(1)
+    assert len(value["strokes"].split(";")) == draw_tab.MAX_STROKES
+    assert value["strokes"].count(" ") + draw_tab.MAX_STROKES == draw_tab.MAX_POINTS
     start = time.perf_counter()
     about, image = draw_tab.drawing_of(value)
     took = time.perf_counter() - start
     print(f"the costliest drawing: {took * 1000:.0f} ms")
     assert about == "1" and image.size == (draw_tab.RENDER_SIZE,) * 2 and np.asarray(image).max() == 255
-    assert took < 0.5  # ~40 ms on a quiet core; it took 77 s before the limits (see the next test's case)
+    assert took < 0.5  # ~10 ms on a quiet core; it took 77 s before the limits (see the next test's case)
 
 
 def test_the_issues_drawing_is_refused_at_once_with_the_reason():
     """A 1-pixel pad with a 200 px brush, 200 strokes of 100 points: 77 s of CPU before (the brush was scaled up
     280 times)."""
-    value = {"seq": 5, "size": [1, 1], "brush": 200, "strokes": [[[0.5, 0.5]] * 100] * 200}
+    value = drawing([[[0, 0]] * 100] * 200, seq=5, size=1, brush=200)
     start = time.perf_counter()
     with pytest.raises(h.InputError, match=r"could not be read \(the pad must be 28 to 4096 px on a side\)"):
         draw_tab.drawing_of(value)
@@ -57,7 +52,7 @@ def test_the_issues_drawing_is_refused_at_once_with_the_reason():
 
 def test_the_drawn_brush_is_capped():
     line = [[[14, 2], [14, 26]]]  # down the middle of a 28 px pad, with the widest brush (200 px of 28)
-    ink = np.asarray(draw_tab.drawing_of({"seq": 1, "size": [28, 28], "brush": 200, "strokes": line})[1]) > 128
+    ink = np.asarray(draw_tab.drawing_of(drawing(line, size=28, brush=200))[1]) > 128
     columns = np.flatnonzero(ink.any(0))
     assert abs(len(columns) - draw_tab.MAX_RENDER_BRUSH) <= 2 and abs(columns.mean() - 140) < 1
     rows = np.flatnonzero(ink.any(1))  # the line is drawn from 20 to 260 px, its round ends half a brush beyond
@@ -67,26 +62,30 @@ def test_the_drawn_brush_is_capped():
 
 def test_dense_points_draw_the_same_ink_as_sparse_ones():
     """Points closer than a quarter of the brush are left out of the drawing: the ink is the same."""
-    sparse = pad_value(3)
-    dense = dict(sparse, strokes=[np.concatenate([np.linspace(a, b, 20, endpoint=False) for a, b in zip(s, s[1:])]
-                                                 + [np.array([s[-1]])]).tolist() for s in sparse["strokes"]])
-    assert sum(map(len, dense["strokes"])) > 10 * sum(map(len, sparse["strokes"]))
-    a, b = (np.asarray(draw_tab.drawing_of(v)[1], dtype=float) / 255 for v in (sparse, dense))
+    sparse = [to_pad(s) for s in DIGITS[3]]
+    dense = [np.concatenate([np.linspace(a, b, 8, endpoint=False) for a, b in zip(s, s[1:])]
+                            + [np.array([s[-1]])]).tolist() for s in sparse]
+    assert sum(map(len, dense)) > 7 * sum(map(len, sparse))
+    a, b = (np.asarray(draw_tab.drawing_of(drawing(s))[1], dtype=float) / 255 for s in (sparse, dense))
     assert np.abs(a - b).mean() < 0.005 and (np.abs(a - b) > 0.5).mean() < 0.002
 
 
 def test_too_much_ink_is_refused_with_the_reason():
-    value = {"seq": 1, "size": [560, 560], "brush": 22,
-             "strokes": scribble(20, 100, 560, 2.1 * draw_tab.MAX_INK)}  # 2 pad px per rendered px
+    value = drawing(scribble(20, 100, 560, 2.5 * draw_tab.MAX_INK))  # 2 pad px per rendered px
     with pytest.raises(h.InputError, match=r"could not be read \(more ink than 20 times across the whole pad\)"):
         draw_tab.drawing_of(value)
 
 
-@pytest.mark.parametrize("number", [10 ** 400, float("inf"), -float("inf")])
-def test_numbers_beyond_a_float_are_refused_with_the_reason(number):
-    value = {"seq": 1, "size": [560, 560], "brush": 22, "strokes": [[[1, 2], [number, 5]]]}
-    with pytest.raises(h.InputError, match=r"could not be read \(each point must be two finite numbers\)"):
+@pytest.mark.parametrize("number", ["1e400", "inf", "NaN", "1" + "0" * 400, "1.5"])
+def test_numbers_that_are_no_whole_pixels_are_refused_with_the_reason(number):
+    value = {**pad_value(1), "strokes": f"1,2 {number},5"}
+    with pytest.raises(h.InputError, match=r"could not be read \(the strokes must be points x,y of whole numbers\)"):
         draw_tab.drawing_of(value)
+
+
+@pytest.mark.parametrize("number", [10 ** 400, float("inf"), -float("inf")])
+def test_numbers_beyond_a_float_are_refused(number):
+    value = pad_value(1)
     for broken in ({**value, "size": [560, number]}, {**value, "brush": number}, {**value, "seq": 10 ** 400}):
         with pytest.raises(h.InputError, match="could not be read"):
             draw_tab.drawing_of(broken)
@@ -122,23 +121,30 @@ def reading(response):
 
 def test_over_http_the_costliest_drawing_answers_within_a_second(page_request):
     page_request(json.dumps(pad_value(1)))  # warm
-    r, took = page_request(json.dumps(costliest(seq=7)))
+    r, took = page_request(json.dumps(costliest_drawing(7)))
     print(f"the costliest drawing over HTTP: {took * 1000:.0f} ms, {len(r.request.content):,} bytes")
     answer = reading(r)
     assert took < 1.0 and 'data-about="7"' in answer and ('id="answer"' in answer or 'id="message"' in answer)
-    issues = {"seq": 8, "size": [1, 1], "brush": 200, "strokes": [[[0.5, 0.5]] * 100] * 200}  # 77 s before
-    r, took = page_request(json.dumps(issues))  # 240 KB: over the cap on a body, refused before it is parsed
+    issues = [[[0, 0]] * 100] * 200  # on a 1-pixel pad with a 200 px brush: 77 s before
+    r, took = page_request(json.dumps(drawing(issues, seq=8, size=1, brush=200)))  # the pad's text of it: 80 KB
     assert took < 1.0 and r.status_code == 413 and "The request is too large" in r.json()["error"]
-    r, took = page_request(json.dumps({**issues, "strokes": issues["strokes"][:draw_tab.MAX_POINTS // 100]}))
+    r, took = page_request(json.dumps(drawing(issues[:5], seq=8, size=1, brush=200)))
     assert took < 1.0 and "the pad must be 28 to 4096 px on a side" in reading(r)
+    as_lists = {**pad_value(1, seq=8), "strokes": [[[0.5, 0.5]] * 100] * 200}  # as the issue sent them: 240 KB
+    r, took = page_request(json.dumps(as_lists))  # over the cap on a body, refused before it is parsed
+    assert took < 1.0 and r.status_code == 413 and "The request is too large" in r.json()["error"]
+    r, took = page_request(json.dumps({**as_lists, "strokes": as_lists["strokes"][:5]}))
+    assert took < 1.0 and "the strokes must be points x,y of whole numbers" in reading(r)
 
 
 @pytest.mark.parametrize("number", ["1e400", "-1e400", "1" + "0" * 400])
 def test_over_http_a_coordinate_of_10_to_the_400_gets_a_message(page_request, number):
-    r, _ = page_request(f'{{"seq": 9, "size": [560, 560], "brush": 22, "strokes": [[[{number}, 5], [3, 4]]]}}')
+    r, _ = page_request(f'{{"seq": 9, "size": [560, 560], "brush": 22, "strokes": "{number},5 3,4"}}')
     answer = reading(r)
-    assert 'data-about="9"' in answer and "each point must be two finite numbers" in answer
-    assert 'id="answer">1<' in reading(page_request(json.dumps(pad_value(1, seq=10)))[0])  # and it serves on
+    assert 'data-about="9"' in answer and "the strokes must be points x,y of whole numbers" in answer
+    r, _ = page_request(f'{{"seq": 10, "size": [560, 560], "brush": {number}, "strokes": "1,5 3,4"}}')
+    assert 'data-about="10"' in reading(r) and "the brush must be" in reading(r)
+    assert 'id="answer">1<' in reading(page_request(json.dumps(pad_value(1, seq=11)))[0])  # and it serves on
 
 
 def test_over_http_an_oversized_drawing_is_refused_with_a_message(page_request, served_app):
