@@ -12,7 +12,7 @@ import torch
 
 from .pictures import PictureStore
 from .texts import DEFAULT, language_of, say, static
-from .training import request_threads
+from .training import REQUESTS, request_threads
 
 KINDS = ("generator", "classifier")
 
@@ -21,7 +21,7 @@ def inference(fn):
     """Run a request's handler under torch.inference_mode: no autograd bookkeeping for the models' forward passes."""
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        with torch.inference_mode():
+        with torch.inference_mode(), REQUESTS:
             return fn(*args, **kwargs)
     return run
 

@@ -55,6 +55,36 @@ TRAINING_EVENTS = {"concurrency_id": "training", "concurrency_limit": MAX_WAITIN
 TRAINING_NICE = 10          # the training thread's scheduling priority (Linux): below the requests' (0)
 
 
+class RequestsInFlight:
+    """How many requests are in a model's handler now (demo.shared.inference counts them), so that the training
+    steps out of their way."""
+
+    def __init__(self):
+        self.count, self._lock = 0, threading.Lock()
+        self._idle = threading.Condition(self._lock)
+
+    def __enter__(self):
+        with self._lock:
+            self.count += 1
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self.count -= 1
+            if not self.count:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout):
+        with self._lock:
+            self._idle.wait_for(lambda: not self.count, timeout)
+
+
+REQUESTS = RequestsInFlight()
+# Between two training steps, the training waits this long at most for the requests in a model's handler to leave:
+# the cores are theirs first (with a CPU-bound thread beside them, even at a low priority, their answers take
+# longer), and the training is never starved. On a quiet server it does not wait at all.
+STEP_WAIT_S = 0.05
+
+
 def request_threads():
     """torch threads for the requests (sliders, drawings, the API): all cores but one, at least one."""
     return max(1, (os.cpu_count() or 2) - 1)
@@ -314,6 +344,7 @@ class TrainingRunner:
         self._line, self._line_lock = {}, threading.Lock()   # owner -> when last seen, in order of arrival
         self._leaving = set()                                # owners who asked to leave the line
         self._reserved = {}     # owner -> when a training request of theirs was let into gradio's queue
+        self._calibrating = None  # the thread measuring the last trained generator's threshold, once started
 
     def data(self):
         with self._data_lock:
@@ -450,6 +481,9 @@ class TrainingRunner:
     def _run(self, job):
         try:
             yield_to_requests()
+            # One thread of training work at a time (training_threads): the last run's calibration ends first.
+            if self._calibrating is not None:
+                self._calibrating.join()
             data = self.data()
             s = job.settings
             model = (copy.deepcopy(job.start_model).to(self.device) if job.start_model is not None
@@ -470,7 +504,8 @@ class TrainingRunner:
                     last["eval"] = info["seconds"]
                     job.record_test(*self._evaluate(job, model, eval_x, eval_y))
                 job.watch_seconds += time.monotonic() - now
-                time.sleep(0)  # between steps: hand the GIL to a waiting request now, not at the next switch
+                REQUESTS.wait_idle(STEP_WAIT_S)  # between steps: requests first
+                time.sleep(0)  # and hand the GIL to a waiting one now, not at the next switch
 
             job.record_test(*self._evaluate(job, model, eval_x, eval_y))  # where the test curve starts
             job.record_start(data.source)
@@ -495,8 +530,9 @@ class TrainingRunner:
             if job.kind == "generator":
                 # Not a daemon (a thread takes its maker's by default): a process that exits waits for it, some
                 # seconds, where torch would abort the process under a daemon thread still computing.
-                threading.Thread(target=self._calibrate, args=(model, data), name=f"calibrate-{job.run_id}",
-                                 daemon=False).start()
+                self._calibrating = threading.Thread(target=self._calibrate, args=(model, data),
+                                                     name=f"calibrate-{job.run_id}", daemon=False)
+                self._calibrating.start()
         except Exception as e:  # shown on the page; the server goes on serving, and its log says where
             traceback.print_exc()
             job.record_failure(f"{type(e).__name__}: {e}")
@@ -507,9 +543,9 @@ class TrainingRunner:
     @staticmethod
     def _calibrate(model, data):
         """A trained generator's own threshold for model 1's "not a digit" (cvae/second_opinion.py), in its metadata
-        (and so in its JSON when saved): measured after the run has ended, beside the requests, so that nobody waits
-        for it (~20 ms a test image on a core); until it is there, the page gives model 1's answer without a
-        verdict."""
+        (and so in its JSON when saved): measured after the run has ended, beside the requests, so that its trainer
+        does not wait for it (~20 ms a test image on a core; the next run starts training once it is done); until
+        it is there, the page gives model 1's answer without a verdict."""
         yield_to_requests()
         try:
             calibration = calibrate_trained(model, data.x_test, data.y_test, max_images=CALIBRATION_IMAGES)

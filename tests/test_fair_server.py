@@ -220,3 +220,31 @@ def test_costly_reads_take_turns_first_come_first_served(slots):
     for t in threads:
         t.join(10)
     assert order == list(range(slots + 6)) and most[0] == slots and inside[0] == 0
+
+
+def test_training_steps_wait_while_a_request_is_in_a_models_handler():
+    """demo.training.RequestsInFlight (counted by demo.shared.inference): the training's wait between steps ends
+    at once when no request is in, when the last one leaves, and after its timeout at most (it is never starved)."""
+    from demo.shared import inference
+    requests = training.REQUESTS
+    start = time.monotonic()
+    requests.wait_idle(1.0)
+    assert time.monotonic() - start < 0.05 and requests.count == 0
+    inside, leave = threading.Event(), threading.Event()
+
+    @inference
+    def handler():
+        inside.set()
+        leave.wait(5)
+
+    first = threading.Thread(target=handler)
+    first.start()
+    assert inside.wait(5) and requests.count == 1
+    start = time.monotonic()
+    requests.wait_idle(0.2)  # the request stays: the wait gives up after its timeout
+    assert 0.15 < time.monotonic() - start < 1.0
+    threading.Timer(0.2, leave.set).start()
+    start = time.monotonic()
+    requests.wait_idle(5.0)  # it leaves after 0.2 s: the wait ends then
+    assert 0.15 < time.monotonic() - start < 2.0 and requests.count == 0
+    first.join(5)
