@@ -92,7 +92,8 @@ def main(argv=None):
     # interpreter for seconds, which on the first visitor's request slowed every other visitor's.
     data = runner.data()
     demo = build_app(generator, classifier, runner=runner, runs_dir=runs, shipped_dir=args.weights)
-    print(f"Conditional VAE demo on {device} (training data: {data.source}, {len(data.x_train):,} images): "
+    which = "full MNIST" if data.source == "full" else "the bundled sample"
+    print(f"Conditional VAE demo on {device} (training data: {which}, {len(data.x_train):,} images): "
           f"http://{args.host}:{args.port}", file=sys.stderr)
     stop_on_sigterm()
     launch(demo, args.host, args.port)
