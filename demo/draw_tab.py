@@ -172,15 +172,14 @@ def strokes_text(strokes):
 def _strokes(text, refuse_unless):
     """The pad's strokes text -> (all its points as an (n, 2) float array, the number of points of each stroke);
     refused (refuse_unless) when it is not such a text or holds more than the limits allow."""
+    too_many = "drawing_points", {"strokes": MAX_STROKES, "points": f"{MAX_POINTS:,}"}
     refuse_unless(isinstance(text, str), "drawing_numbers", {})
-    refuse_unless(len(text) <= MAX_STROKES_CHARS, "drawing_points", {"strokes": MAX_STROKES,
-                                                                     "points": f"{MAX_POINTS:,}"})
+    refuse_unless(len(text) <= MAX_STROKES_CHARS, *too_many)
     if not text:
         return np.zeros((0, 2)), np.zeros(0, int)
     strokes = text.split(";")
     counts = np.array([stroke.count(" ") + 1 for stroke in strokes])
-    refuse_unless(len(strokes) <= MAX_STROKES and counts.sum() <= MAX_POINTS,
-                  "drawing_points", {"strokes": MAX_STROKES, "points": f"{MAX_POINTS:,}"})
+    refuse_unless(len(strokes) <= MAX_STROKES and counts.sum() <= MAX_POINTS, *too_many)
     refuse_unless(all(STROKE.fullmatch(stroke) for stroke in strokes), "drawing_numbers", {})
     return np.array(re.split("[ ,;]", text), dtype=float).reshape(-1, 2), counts
 
