@@ -164,6 +164,11 @@ def _number(v):
         return False
 
 
+def has_strokes(value):
+    """Whether the pad's value holds any strokes (a cleared pad's does not)."""
+    return isinstance(value, dict) and bool(value.get("strokes"))
+
+
 def strokes_text(strokes):
     """Strokes as lists of (x, y) pad pixels -> the text that demo/sketchpad.js sends for them (rounded)."""
     return ";".join(" ".join(f"{round(x)},{round(y)}" for x, y in stroke) for stroke in strokes)
@@ -291,8 +296,7 @@ def build(ctx):
     @inference
     def read_now(session, value, lang):
         # A cleared pad is answered at once: waiting for a turn, its answer could come after an upload's and hide it.
-        cleared = not (isinstance(value, dict) and value.get("strokes"))
-        with contextlib.nullcontext() if cleared else ctx.reading_turns:
+        with ctx.reading_turns if has_strokes(value) else contextlib.nullcontext():
             try:
                 about, image = drawing_of(value)
             except h.InputError as e:
@@ -314,7 +318,7 @@ def build(ctx):
     async def read_again(session, value):
         """The pad's drawing read again (the models in use changed); an empty pad leaves the answer as it is (it
         may be an upload's)."""
-        if not (isinstance(value, dict) and value.get("strokes")):
+        if not has_strokes(value):
             return gr.skip(), gr.skip()
         return await read_drawing(session, value)
 

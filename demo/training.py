@@ -40,7 +40,6 @@ MAX_EPOCHS = 50             # a web visitor holds the server's only training slo
 PREVIEW_EVERY_S = 1.0       # the generator's samples are redrawn this often during training
 EVAL_EVERY_S = 6.0          # the test loss (and accuracy) on EVAL_IMAGES test images, this often (of training)
 EVAL_IMAGES = 1000
-CALIBRATION_IMAGES = 250    # a trained generator's threshold for "not a digit": the 99.5th percentile of these
 # A visitor's training is watched by their page or API call: each frame it is sent marks it as seen. gradio stops
 # asking for frames once the client has gone (its event is no longer alive), so a run nobody watches any more stops
 # after this long, and so does a place in the line for the slot.
@@ -60,21 +59,20 @@ class RequestsInFlight:
     steps out of their way."""
 
     def __init__(self):
-        self.count, self._lock = 0, threading.Lock()
-        self._idle = threading.Condition(self._lock)
+        self.count, self._idle = 0, threading.Condition()
 
     def __enter__(self):
-        with self._lock:
+        with self._idle:
             self.count += 1
 
     def __exit__(self, *exc):
-        with self._lock:
+        with self._idle:
             self.count -= 1
             if not self.count:
                 self._idle.notify_all()
 
     def wait_idle(self, timeout):
-        with self._lock:
+        with self._idle:
             self._idle.wait_for(lambda: not self.count, timeout)
 
 
@@ -548,7 +546,7 @@ class TrainingRunner:
         it is there, the page gives model 1's answer without a verdict."""
         yield_to_requests()
         try:
-            calibration = calibrate_trained(model, data.x_test, data.y_test, max_images=CALIBRATION_IMAGES)
+            calibration = calibrate_trained(model, data.x_test, data.y_test)
         except Exception:  # the model is still the visitor's; only its verdict is missing, and the log says why
             traceback.print_exc()
             return
