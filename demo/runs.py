@@ -117,7 +117,14 @@ def owner_folder(runs_dir, owner):
 
 # --- Saved runs --------------------------------------------------------------------------------------------------
 
-def save_run(model, runs_dir, name, shipped_dir=WEIGHTS_DIR, owner=None):
+def address_of(request):
+    """The address a request came from (the per-address limits of saves), or None where there is none (a call on
+    the server itself)."""
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or None
+
+
+def save_run(model, runs_dir, name, shipped_dir=WEIGHTS_DIR, owner=None, address=None):
     """Write the owner's runs_dir/<owner>/NAME/KIND.safetensors + KIND.json (its JSON: model.metadata); never into
     the shipped weights folder, never over a run, within the quotas. Atomic: both files are written into a hidden
     folder beside, then renamed into place (a rename onto a folder holding a run fails), so two saves under one name

@@ -17,8 +17,8 @@ from cvae.models import Y_DIM
 from cvae.preprocess import to_grid_image
 
 from . import handlers as h
-from .runs import (list_runs, load_run, load_upload, owner_key_for_page, owner_key_state, page_owner, save_run,
-                   zip_model)
+from .runs import (address_of, list_runs, load_run, load_upload, owner_key_for_page, owner_key_state, page_owner,
+                   save_run, zip_model)
 from .shared import PRIVATE, inference
 from .texts import DEFAULT, language_of, picture_font, say, static
 from .training import (BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, TRAINING_EVENTS,
@@ -297,10 +297,11 @@ def use_in_session(session, z_dim, lang=DEFAULT):
     return say(lang, "now_uses", kind=kind_name(yours.kind, lang))
 
 
-def save_in_runs(session, name, runs_dir, shipped_dir, owner=None, lang=DEFAULT):
-    """Save the visitor's model under runs/NAME; the message says where."""
+def save_in_runs(session, name, runs_dir, shipped_dir, owner=None, address=None, lang=DEFAULT):
+    """Save the visitor's model under runs/NAME; the message says where. `address`: where the save came from
+    (demo.runs.address_of), for the per-address limits."""
     yours = session.yours
-    folder = save_run(yours, runs_dir, name, shipped_dir, owner=owner)
+    folder = save_run(yours, runs_dir, name, shipped_dir, owner=owner, address=address)
     # The folder's name only: where the server keeps its runs is not the visitor's business.
     return say(lang, "saved_as", file=f"{folder.name}/{yours.kind}.safetensors")
 
@@ -534,7 +535,8 @@ def build(ctx, tab, runs_dir, shipped_dir, local_operator=False):
         lang = language_of(request)
         with h.said_in(lang):
             owner = owner_of(key)
-            return (save_in_runs(session, name, runs_dir, shipped_dir, owner=owner, lang=lang),
+            return (save_in_runs(session, name, runs_dir, shipped_dir, owner=owner, address=address_of(request),
+                                 lang=lang),
                     gr.update(choices=list_runs(runs_dir, owner)))
 
     def on_load(session, choice, key, request: gr.Request = None):
