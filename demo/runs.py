@@ -12,6 +12,8 @@ without a key (a script, the tests), or every browser where the app is told that
 (`page_owner(..., local_operator=True)`, an opt-in: listening on 127.0.0.1 is no proof, a reverse proxy forwards
 the public there too). Their runs live in runs_dir/local/NAME/, without quotas."""
 import hashlib
+import ipaddress
+import math
 import os
 import re
 import secrets
@@ -53,6 +55,16 @@ OWNER_STORAGE_SECRET = "cvae-demo-runs-owner-v1"
 MAX_RUNS_PER_VISITOR = 10
 MAX_BYTES_PER_VISITOR = 100 << 20
 MAX_RUNS_FOLDER_BYTES = 2 << 30
+# Per address, whatever keys it sends (a client can mint keys at will, not addresses): how often it may save, and
+# how much of the folder the runs saved from it may take in all (a few visitors' worth: a school or a household
+# shares one address). IPv6 addresses count by their /64, the block one subscriber gets.
+SAVES_PER_ADDRESS_PER_HOUR = 10
+MAX_BYTES_PER_ADDRESS = 3 * MAX_BYTES_PER_VISITOR
+# A full folder makes room: the runs of the owners least recently seen (listing, loading or saving their runs), if
+# not seen for this long, oldest runs first.
+IDLE_OWNER_S = 7 * 24 * 3600
+FROM_FILE = ".from"             # in a run's folder: a salted hash of the address it was saved from
+SALT_FILE = ".address-salt"     # in the runs folder: what the addresses are hashed with (the folder's own secret)
 NO_KEY = "no_key"  # demo/texts.py
 STALE_SAVE_S = 3600             # a half-written save older than this (a crash) is removed at the next save
 _saving = threading.Lock()      # one save at a time in this server: the quota is checked and spent together
@@ -124,6 +136,46 @@ def address_of(request):
     return getattr(client, "host", None) or None
 
 
+def address_group(address):
+    """What the per-address limits count by: an IPv4 address, or an IPv6 address's /64."""
+    try:
+        ip = ipaddress.ip_address(str(address).split("%")[0])
+    except ValueError:
+        return str(address)
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is the IPv4 address a.b.c.d
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+class SavesPerAddress:
+    """When each address saved in the last hour (in this server's memory: a restart forgets it, which costs an
+    address at most one more hour's saves)."""
+
+    def __init__(self, per_hour=None):
+        self.per_hour, self.saves, self.lock = per_hour, {}, threading.Lock()
+
+    def check(self, group, now=None):
+        """gr.Error saying when to try again, if `group` has saved its hour's share."""
+        now = time.time() if now is None else now
+        limit = SAVES_PER_ADDRESS_PER_HOUR if self.per_hour is None else self.per_hour
+        with self.lock:
+            for g in [g for g, times in self.saves.items() if times[-1] < now - 3600]:  # bounded by the last hour
+                del self.saves[g]
+            recent = [t for t in self.saves.get(group, []) if t >= now - 3600]
+            self.saves[group] = recent or [now - 3600]
+        if len(recent) >= limit:
+            raise InputError.of("saves_per_hour", saves=len(recent), minutes=math.ceil((recent[0] + 3600 - now) / 60))
+
+    def record(self, group, now=None):
+        with self.lock:
+            self.saves.setdefault(group, []).append(time.time() if now is None else now)
+
+
+saves_per_address = SavesPerAddress()
+
+
 def save_run(model, runs_dir, name, shipped_dir=WEIGHTS_DIR, owner=None, address=None):
     """Write the owner's runs_dir/<owner>/NAME/KIND.safetensors + KIND.json (its JSON: model.metadata); never into
     the shipped weights folder, never over a run, within the quotas. Atomic: both files are written into a hidden
@@ -138,6 +190,7 @@ def save_run(model, runs_dir, name, shipped_dir=WEIGHTS_DIR, owner=None, address
         raise InputError.of("not_into_shipped")
     mine = owner_folder(runs_dir, owner)
     folder = mine / name
+    group = address_group(address) if owner is not None and address is not None else None
     with _saving:
         if folder.exists():
             raise InputError.of("run_exists", name=repr(name))
@@ -145,13 +198,19 @@ def save_run(model, runs_dir, name, shipped_dir=WEIGHTS_DIR, owner=None, address
             runs = len(_run_folders(mine))
             if runs >= MAX_RUNS_PER_VISITOR:
                 raise InputError.of("too_many_runs", runs=runs)
+        if group is not None:
+            saves_per_address.check(group)
         mine.mkdir(parents=True, exist_ok=True)
+        _seen(mine)
         _remove_stale_saves(mine)
         tmp = Path(tempfile.mkdtemp(prefix=".saving-", dir=mine))
         try:
             save_weights(model, tmp, model.kind, metadata_of(model))
             if owner is not None:
-                _check_quota(runs_dir, mine, _bytes_under(tmp))
+                source = _address_hash(runs_dir, group) if group is not None else None
+                _check_quota(runs_dir, mine, _bytes_under(tmp), source)
+                if source is not None:
+                    (tmp / FROM_FILE).write_text(source)
             os.chmod(tmp, 0o755)  # mkdtemp's folder is private; the runs folder's files are the server's to read
             try:
                 os.rename(tmp, folder)
@@ -161,18 +220,86 @@ def save_run(model, runs_dir, name, shipped_dir=WEIGHTS_DIR, owner=None, address
                 raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        if group is not None:
+            saves_per_address.record(group)
     return folder
 
 
-def _check_quota(runs_dir, mine, new_bytes):
+def _check_quota(runs_dir, mine, new_bytes, source=None):
+    """The visitor's, the address's (`source`, its hash) and the folder's quotas, for a run of `new_bytes` already
+    written in a hidden folder under `mine`; a full folder first makes room from idle owners' runs."""
     mb = 1 << 20
-    used = _bytes_under(mine) - new_bytes  # the new run is already written, in the hidden folder under `mine`
+    used = _bytes_under(mine) - new_bytes
     if used + new_bytes > MAX_BYTES_PER_VISITOR:
         raise InputError.of("over_quota", size=f"{new_bytes / mb:.0f}", limit=MAX_BYTES_PER_VISITOR // mb,
                             used=f"{used / mb:.0f}")
+    if source is not None:
+        from_there = sum(_bytes_under(run) for run in _all_runs(runs_dir) if _source_of(run) == source)
+        if from_there + new_bytes > MAX_BYTES_PER_ADDRESS:
+            raise InputError.of("address_quota", size=f"{new_bytes / mb:.0f}", limit=MAX_BYTES_PER_ADDRESS // mb,
+                                used=f"{from_there / mb:.0f}")
     total = _bytes_under(runs_dir) - new_bytes
     if total + new_bytes > MAX_RUNS_FOLDER_BYTES:
+        total -= _make_room(runs_dir, total + new_bytes - MAX_RUNS_FOLDER_BYTES, keep=mine)
+    if total + new_bytes > MAX_RUNS_FOLDER_BYTES:
         raise InputError.of("runs_folder_full")
+
+
+def _make_room(runs_dir, needed, keep, now=None):
+    """Remove runs of owners not seen for IDLE_OWNER_S, the least recently seen owner first and each owner's oldest
+    run first, until `needed` bytes are free; never the operator's runs nor `keep`'s. Returns the bytes freed."""
+    now = time.time() if now is None else now
+    idle = [(last_seen(owner), owner) for owner in Path(runs_dir).iterdir()
+            if owner.is_dir() and owner.name != LOCAL_OWNER and not owner.name.startswith(".") and owner != keep]
+    freed = 0
+    for seen, owner in sorted(p for p in idle if p[0] < now - IDLE_OWNER_S):
+        for run in sorted(_run_folders(owner), key=lambda p: p.stat().st_mtime):
+            if freed >= needed:
+                return freed
+            size = _bytes_under(run)
+            shutil.rmtree(run, ignore_errors=True)
+            freed += size
+    return freed
+
+
+def last_seen(owner_dir):
+    """When the owner of this folder last listed, loaded or saved their runs: the folder's time (_seen)."""
+    try:
+        return owner_dir.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _seen(mine):
+    """Mark the owner seen now, on their folder's time, if they have one (a visitor who never saved has none)."""
+    try:
+        os.utime(mine)
+    except OSError:
+        pass
+
+
+def _all_runs(runs_dir):
+    return [run for owner in Path(runs_dir).iterdir() if owner.is_dir() for run in _run_folders(owner)]
+
+
+def _source_of(run):
+    try:
+        return (run / FROM_FILE).read_text()
+    except OSError:
+        return None
+
+
+def _address_hash(runs_dir, group):
+    """A salted hash of an address group: the runs folder tells which runs came from one address, not which one."""
+    salt_file = Path(runs_dir) / SALT_FILE
+    if not salt_file.exists():
+        Path(runs_dir).mkdir(parents=True, exist_ok=True)
+        try:
+            with open(salt_file, "x") as f:  # "x": two replicas creating it at once keep the first one's salt
+                f.write(secrets.token_hex(16))
+        except FileExistsError:
+            pass
+    return hashlib.sha256((salt_file.read_text() + group).encode()).hexdigest()[:16]
 
 
 def _bytes_under(folder):
@@ -207,9 +334,11 @@ def metadata_of(model):
 
 
 def list_runs(runs_dir, owner=None):
-    """The owner's saved runs, newest first, as (label, "NAME/KIND") pairs for a dropdown."""
-    found = []
-    for folder in _run_folders(owner_folder(runs_dir, owner)):
+    """The owner's saved runs, newest first, as (label, "NAME/KIND") pairs for a dropdown; the owner is seen."""
+    found, mine = [], owner_folder(runs_dir, owner)
+    if owner is not None and mine.is_dir():
+        _seen(mine)
+    for folder in _run_folders(mine):
         for json_path in folder.glob("*.json"):
             if json_path.stem not in KINDS or not json_path.with_suffix(".safetensors").is_file():
                 continue

@@ -1,6 +1,7 @@
 """Saved runs belong to their visitor, saves are atomic within quotas, and hostile uploads are refused before they
 cost memory (demo/runs.py, cvae/weights.py), tested without a server."""
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -193,6 +194,68 @@ def test_quotas_per_visitor_and_for_the_folder_say_why(generator, tmp_path, monk
         save_run(generator, tmp_path, f"local-{i}")
     assert sorted(values(tmp_path, ALICE)) == ["first/generator", "second/generator"]
     assert not list(tmp_path.rglob(".saving-*")), "a refused save leaves no files"
+
+
+@pytest.fixture
+def fresh_address_counts(monkeypatch):
+    monkeypatch.setattr(runs, "saves_per_address", runs.SavesPerAddress())
+
+
+def test_one_address_minting_keys_saves_only_its_hourly_share(generator, tmp_path, monkeypatch, fresh_address_counts):
+    monkeypatch.setattr(runs, "SAVES_PER_ADDRESS_PER_HOUR", 2)
+    for i in range(2):
+        save_run(generator, tmp_path, f"run-{i}", owner=new_owner_key(), address="203.0.113.5")
+    with pytest.raises(gr.Error, match=r"2 runs were saved from your address in the last hour.*try again in 60 min"):
+        save_run(generator, tmp_path, "run-2", owner=new_owner_key(), address="203.0.113.5")
+    save_run(generator, tmp_path, "elsewhere", owner=ALICE, address="198.51.100.7")  # another address saves
+    save_run(generator, tmp_path, "operator")  # the operator has no such limit
+    # An IPv6 address counts by its /64: a client cannot walk its own block.
+    for i in range(2):
+        save_run(generator, tmp_path, f"v6-{i}", owner=new_owner_key(), address=f"2001:db8:1:2::{i + 1}")
+    with pytest.raises(gr.Error, match="in the last hour"):
+        save_run(generator, tmp_path, "v6-2", owner=new_owner_key(), address="2001:db8:1:2:ffff::9")
+    # Refused saves leave nothing behind and are not counted.
+    assert not list(tmp_path.rglob(".saving-*"))
+    counts = runs.SavesPerAddress(per_hour=1)
+    counts.record("a", now=1000.0)
+    with pytest.raises(gr.Error, match="try again in 50 min"):
+        counts.check("a", now=1600.0)
+    counts.check("a", now=4601.0)  # an hour later
+
+
+def test_runs_from_one_address_take_at_most_its_share_of_the_folder(generator, tmp_path, monkeypatch,
+                                                                   fresh_address_counts):
+    one_run = sum(p.stat().st_size for p in save_run(generator, tmp_path, "a", owner=ALICE, address="10.0.0.1")
+                  .iterdir())
+    monkeypatch.setattr(runs, "MAX_BYTES_PER_ADDRESS", int(2.5 * one_run))
+    save_run(generator, tmp_path, "b", owner=new_owner_key(), address="10.0.0.1")
+    with pytest.raises(gr.Error, match=r"Runs saved from your address take \d+ MB.*would pass \d+ MB"):
+        save_run(generator, tmp_path, "c", owner=new_owner_key(), address="10.0.0.1")
+    save_run(generator, tmp_path, "c", owner=BOB, address="10.0.0.2")
+    delete_run(tmp_path, "a/generator", owner=ALICE)  # room again for that address
+    save_run(generator, tmp_path, "c", owner=new_owner_key(), address="10.0.0.1")
+    assert not any("10.0.0" in p.read_text() for p in tmp_path.rglob(runs.FROM_FILE)), "addresses are hashed"
+
+
+def test_a_full_folder_makes_room_from_owners_not_seen_for_long(generator, tmp_path, monkeypatch,
+                                                                fresh_address_counts):
+    idle, recent = new_owner_key(), new_owner_key()
+    one_run = sum(p.stat().st_size for p in save_run(generator, tmp_path, "old", owner=idle).iterdir())
+    save_run(generator, tmp_path, "older-still", owner=idle)
+    save_run(generator, tmp_path, "kept", owner=recent)
+    monkeypatch.setattr(runs, "MAX_RUNS_FOLDER_BYTES", int(3.5 * one_run))
+    with pytest.raises(gr.Error, match="runs folder is full"):  # every owner was seen lately: nothing to remove
+        save_run(generator, tmp_path, "new", owner=new_owner_key())
+    long_ago = time.time() - runs.IDLE_OWNER_S - 60
+    os.utime(owner_folder(tmp_path, idle) / "older-still", (long_ago - 10, long_ago - 10))
+    os.utime(owner_folder(tmp_path, idle), (long_ago, long_ago))
+    save_run(generator, tmp_path, "new", owner=new_owner_key())
+    assert values(tmp_path, idle) == ["old/generator"], "the idle owner's oldest run made room"
+    assert values(tmp_path, recent) == ["kept/generator"]
+    list_runs(tmp_path, idle)  # the idle owner comes back: seen again, their last run is kept
+    with pytest.raises(gr.Error, match="runs folder is full"):
+        save_run(generator, tmp_path, "another", owner=new_owner_key())
+    assert values(tmp_path, idle) == ["old/generator"]
 
 
 # --- Uploads -----------------------------------------------------------------------------------------------------

@@ -23,8 +23,10 @@ SMALL_GROWTH_MB = 64
 class Page:
     """One visitor's session of the served app, calling the page's events as the page does."""
 
-    def __init__(self, url, key=None):
+    def __init__(self, url, key=None, source=None):
+        """`source`: the loopback address this visitor's requests come from (127.0.0.2 ...; default the system's)."""
         self.url, self.session, self.key = url.rstrip("/"), uuid.uuid4().hex, key
+        self.source = source
         self.config = httpx.get(f"{self.url}/config").json()
         self.types = {c["id"]: c["type"] for c in self.config["components"]}
         self.elem_ids = {c["id"]: c.get("props", {}).get("elem_id") for c in self.config["components"]}
@@ -45,7 +47,7 @@ class Page:
         fn_index, dep = self.event(elem_id, trigger)
         values = {"state": None, "browserstate": self.key, **by_type}
         data = [values[self.types[i]] for i in dep["inputs"]]
-        with httpx.Client(timeout=timeout) as http:
+        with self.http(timeout) as http:
             joined = http.post(f"{self.url}/gradio_api/queue/join", json={
                 "data": data, "fn_index": fn_index, "session_hash": self.session, "event_data": None,
                 "trigger_id": dep["targets"][0][0]})
@@ -61,8 +63,12 @@ class Page:
                         return msg.get("success"), msg.get("output") or {}
         raise AssertionError("the event never completed")
 
+    def http(self, timeout):
+        transport = httpx.HTTPTransport(local_address=self.source) if self.source else None
+        return httpx.Client(timeout=timeout, transport=transport)
+
     def upload(self, paths):
-        with httpx.Client(timeout=60) as http:
+        with self.http(60) as http:
             files = [("files", (p.name, p.read_bytes(), "application/octet-stream")) for p in paths]
             stored = http.post(f"{self.url}/gradio_api/upload", files=files)
         assert stored.status_code == 200, stored.text
@@ -180,3 +186,24 @@ def test_two_saves_under_one_name_at_once_give_one_run_and_one_refusal(pages, se
     meta = json.loads((folder / "generator.json").read_text())
     assert meta["sha256"] == sha256(folder / "generator.safetensors")
     assert sorted(p.name for p in folder.parent.iterdir()) == ["same"]
+
+
+def test_one_address_minting_keys_cannot_fill_the_runs_folder(served_app, good_zip, monkeypatch):
+    """A client saving under a new key each time, from one address, is refused after its hour's share, with the
+    reason; visitors at other addresses still save."""
+    import demo.runs as runs
+    monkeypatch.setattr(runs, "saves_per_address", runs.SavesPerAddress(per_hour=3))
+    url = served_app[0]
+    answers = []
+    for i in range(5):
+        hostile = Page(url, new_owner_key(), source="127.0.0.9")
+        assert hostile.upload([good_zip])[0]
+        answers.append(hostile.call("save", "click", {"textbox": f"filler-{i}"}))
+    assert [success for success, _ in answers] == [True, True, True, False, False], answers
+    refusal = error_of(answers[-1])
+    assert "3 runs were saved from your address in the last hour" in refusal and "try again in" in refusal, refusal
+    for source in ("127.0.0.10", "127.0.0.11"):
+        other = Page(url, new_owner_key(), source=source)
+        assert other.upload([good_zip])[0]
+        success, output = other.call("save", "click", {"textbox": "mine"})
+        assert success and "Saved as" in json.dumps(output), output
