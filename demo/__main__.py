@@ -1,8 +1,8 @@
 """python -m demo: serve the page at http://127.0.0.1:7860 with the shipped weights, on the best device, offline.
 
 Every flag has an environment variable, for containers: CVAE_HOST, CVAE_PORT, CVAE_DEVICE, CVAE_WEIGHTS,
-CVAE_RUNS, CVAE_MAX_TRAIN_MINUTES (and CVAE_DATA_DIR, read by cvae, for full MNIST to train on; without it the
-bundled sample is used).
+CVAE_RUNS, CVAE_MAX_TRAIN_MINUTES, CVAE_TRUSTED_PROXIES (and CVAE_DATA_DIR, read by cvae, for full MNIST to train
+on; without it the bundled sample is used).
 """
 import argparse
 import ctypes
@@ -36,6 +36,7 @@ limit_malloc_arenas()
 from cvae.models import pick_device  # noqa: E402
 from cvae.weights import WEIGHTS_DIR, WeightsError  # noqa: E402
 
+from . import runs as runs_module  # noqa: E402
 from .app import build_app, launch, load_shipped  # noqa: E402
 from .training import MAX_TRAIN_MINUTES, TrainingRunner  # noqa: E402
 
@@ -56,6 +57,9 @@ def parse_args(argv=None):
     p.add_argument("--max-train-minutes", type=float, default=env("CVAE_MAX_TRAIN_MINUTES", str(MAX_TRAIN_MINUTES)),
                    help="a training run's ceiling of wall time on this server, in minutes; 0 for none "
                         f"(CVAE_MAX_TRAIN_MINUTES; default {MAX_TRAIN_MINUTES:g})")
+    p.add_argument("--trusted-proxies", default=env("CVAE_TRUSTED_PROXIES", ""),
+                   help="comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the "
+                        "visitor's address, for the per-address limits (CVAE_TRUSTED_PROXIES; default none)")
     p.add_argument("--data-dir", default=None, help="MNIST root for training (default: $CVAE_DATA_DIR; "
                                                     "without full MNIST the bundled sample is used)")
     return p.parse_args(argv)
@@ -86,6 +90,10 @@ def main(argv=None):
         raise SystemExit(f"error: cannot use device {args.device!r}: {e}") from None
     if args.max_train_minutes < 0:
         raise SystemExit("error: --max-train-minutes must be 0 (no limit) or more")
+    try:
+        runs_module.trusted_proxies = runs_module.parse_proxies(args.trusted_proxies)
+    except ValueError as e:
+        raise SystemExit(f"error: --trusted-proxies: {e}") from None
     runner = TrainingRunner(device, templates={"generator": generator, "classifier": classifier},
                             data_dir=args.data_dir, max_train_minutes=args.max_train_minutes)
     # The training data now, before anyone is served: loading it (torchvision's import, 70,000 images) holds the

@@ -129,11 +129,38 @@ def owner_folder(runs_dir, owner):
 
 # --- Saved runs --------------------------------------------------------------------------------------------------
 
+# Reverse proxies whose X-Forwarded-For is believed (python -m demo --trusted-proxies): behind one, every request
+# comes from the proxy's address, and the visitor's is the one the proxy adds to that header.
+trusted_proxies = []
+
+
+def parse_proxies(text):
+    """"127.0.0.1, 10.0.0.0/8" -> networks; ValueError naming a bad entry."""
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in (text or "").split(",") if part.strip()]
+
+
+def _is_trusted(address):
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted_proxies)
+
+
 def address_of(request):
     """The address a request came from (the per-address limits of saves), or None where there is none (a call on
-    the server itself)."""
+    the server itself). From a trusted proxy: the last address of X-Forwarded-For that is not a trusted proxy's
+    (the ones before it are whatever the client wrote)."""
     client = getattr(request, "client", None)
-    return getattr(client, "host", None) or None
+    address = getattr(client, "host", None) or None
+    headers = getattr(request, "headers", None) or {}
+    if address is not None and _is_trusted(address):
+        forwarded = [a.strip() for a in str(headers.get("x-forwarded-for", "")).split(",") if a.strip()]
+        while forwarded and _is_trusted(forwarded[-1]):
+            forwarded.pop()
+        if forwarded:
+            address = forwarded[-1]
+    return address
 
 
 def address_group(address):

@@ -223,6 +223,22 @@ def test_one_address_minting_keys_saves_only_its_hourly_share(generator, tmp_pat
     counts.check("a", now=4601.0)  # an hour later
 
 
+def test_the_address_behind_a_trusted_proxy_is_the_one_it_forwards(monkeypatch):
+    from types import SimpleNamespace as Request
+    def request(peer, forwarded=None):
+        return Request(client=Request(host=peer), headers={"x-forwarded-for": forwarded} if forwarded else {})
+    assert runs.address_of(request("127.0.0.1", "203.0.113.5")) == "127.0.0.1"  # no proxy trusted: the peer
+    monkeypatch.setattr(runs, "trusted_proxies", runs.parse_proxies("127.0.0.1, 10.0.0.0/8"))
+    assert runs.address_of(request("127.0.0.1", "203.0.113.5")) == "203.0.113.5"
+    # What the client wrote itself comes first; the proxies' own entries last: the visitor is the last untrusted.
+    assert runs.address_of(request("127.0.0.1", "1.2.3.4, 203.0.113.5, 10.1.2.3")) == "203.0.113.5"
+    assert runs.address_of(request("198.51.100.9", "203.0.113.5")) == "198.51.100.9"  # not from a proxy: ignored
+    assert runs.address_of(request("127.0.0.1")) == "127.0.0.1"
+    assert runs.address_of(None) is None
+    with pytest.raises(ValueError):
+        runs.parse_proxies("10.0.0.0/8, not-an-address")
+
+
 def test_runs_from_one_address_take_at_most_its_share_of_the_folder(generator, tmp_path, monkeypatch,
                                                                    fresh_address_counts):
     one_run = sum(p.stat().st_size for p in save_run(generator, tmp_path, "a", owner=ALICE, address="10.0.0.1")
