@@ -285,8 +285,8 @@ digit** into z, then change the digit above: the same hand writes another digit.
                          "(it uploads back)."),
     "saves_per_hour": ("{saves} runs were saved from your address in the last hour, the most this server takes; "
                        "try again in {minutes} min, or download this model instead (the zip uploads back)."),
-    "bytes_per_day": ("{used} MB of runs were saved from your address today, the most this server takes from one "
-                      "address ({limit} MB a day); download this model instead (the zip uploads back)."),
+    "address_quota": ("Runs saved from your address take {used} MB, and this one ({size} MB) would pass {limit} MB, the "
+                      "most this server keeps for one address; download this model instead (the zip uploads back)."),
     "pick_a_run": "Pick a saved run from the list (refresh it if it is empty).",
     "run_unloadable": "That run cannot be loaded: {fault}.",
     "upload_two_files": ("Upload a model as two files, NAME.safetensors and NAME.json (or the .zip this page "
@@ -679,8 +679,8 @@ JA = {
                          "ください（アップロードで戻せます）。"),
     "saves_per_hour": ("この1時間にあなたのアドレスから {saves} 個の学習結果が保存され、このサーバーの上限です。"
                        "{minutes} 分後にもう一度試すか、代わりにこのモデルをダウンロードしてください（zip はアップロードで戻せます）。"),
-    "bytes_per_day": ("今日あなたのアドレスから保存された学習結果は {used} MB で、1つのアドレスの上限（1日 {limit} MB）です。"
-                      "代わりにこのモデルをダウンロードしてください（zip はアップロードで戻せます）。"),
+    "address_quota": ("あなたのアドレスから保存された学習結果は {used} MB あり、この学習結果（{size} MB）を加えると1つのアドレスの"
+                      "上限 {limit} MB を超えます。代わりにこのモデルをダウンロードしてください（zip はアップロードで戻せます）。"),
     "pick_a_run": "一覧から保存した学習結果を選んでください（空なら更新してください）。",
     "run_unloadable": "その学習結果は読み込めません：{fault}。",
     "upload_two_files": "モデルは NAME.safetensors と NAME.json の2ファイル（またはこのページでダウンロードした .zip）でアップロードしてください。",
