@@ -78,12 +78,16 @@ def bound(generator, x, y, samples=SAMPLES, kind=BOUND, eps=None):
 
 
 @torch.no_grad()
-def neg_elbo_per_digit(generator, x, samples=SAMPLES, kind=BOUND, seed=SEED):
+def neg_elbo_per_digit(generator, x, samples=SAMPLES, kind=BOUND, seed=SEED, same_noise=False):
     """-ELBO(x, y) for all ten y, in nats: (N, 10), for pictures x (N, 28, 28) or (N, 784) in [0, 1]. One forward
-    pass of N x 10 x `samples` decoder rows; the same noise (from `seed`; None: torch's generator) for every y."""
+    pass of N x 10 x `samples` decoder rows; the same noise (from `seed`; None: torch's generator) for every y, and
+    with `same_noise` for every picture too (each picture's bounds as if it were measured alone)."""
     x = x.reshape(-1, X_DIM).float().to(generator.device)
     n = len(x)
-    eps = _noise(n, samples, generator.z_dim, seed, generator.device)
+    if same_noise:
+        eps = _noise(1, samples, generator.z_dim, seed, generator.device).expand(n, -1, -1)
+    else:
+        eps = _noise(n, samples, generator.z_dim, seed, generator.device)
     digits = torch.eye(Y_DIM, device=generator.device)
     out = bound(generator, x.repeat_interleave(Y_DIM, 0), digits.repeat(n, 1), kind=kind,
                 eps=eps.repeat_interleave(Y_DIM, 0))
@@ -178,6 +182,12 @@ def second_opinion(generator, x28):
     "neg_elbo" (10,) nats, "probs" (10,) the posterior, "best" the lowest -ELBO, "digit" its y, "threshold" (None
     when the generator has no calibration), "is_digit" (True, False, or None when there is no threshold to judge
     by), with the bound's kind and K the threshold was calibrated with (the defaults when uncalibrated)."""
+    return second_opinions(generator, x28[None])[0]
+
+
+def second_opinions(generator, x28s):
+    """second_opinion of each picture of x28s (N, 28, 28) in one forward pass, each answered as if alone (the same
+    noise for every picture)."""
     calibration = calibration_of(generator)
     samples = int(calibration.get("samples", SAMPLES)) if calibration else SAMPLES
     kind = calibration.get("bound", BOUND) if calibration else BOUND
@@ -185,11 +195,14 @@ def second_opinion(generator, x28):
     was_training = generator.training
     generator.eval()
     try:
-        scores = neg_elbo_per_digit(generator, x28[None], samples, kind, seed)[0].cpu()
+        scores = neg_elbo_per_digit(generator, x28s, samples, kind, seed, same_noise=True).cpu()
     finally:
         generator.train(was_training)
-    best = float(scores.min())
     threshold = calibration["threshold"] if calibration else None
-    return {"neg_elbo": scores, "probs": posterior(scores), "best": best, "digit": int(scores.argmin()),
-            "threshold": threshold, "is_digit": None if threshold is None else best <= threshold,
-            "samples": samples, "bound": kind}
+    opinions = []
+    for row in scores:
+        best = float(row.min())
+        opinions.append({"neg_elbo": row, "probs": posterior(row), "best": best, "digit": int(row.argmin()),
+                         "threshold": threshold, "is_digit": None if threshold is None else best <= threshold,
+                         "samples": samples, "bound": kind})
+    return opinions

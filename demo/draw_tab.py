@@ -8,7 +8,6 @@ answer is one piece of HTML with its pictures inline (no second request per pict
 about; demo/reading.js hides it whenever the pad holds a newer drawing.
 """
 import asyncio
-import contextlib
 import html
 import math
 import re
@@ -19,7 +18,6 @@ import gradio as gr
 import numpy as np
 
 from cvae.drawn_digits import render_strokes
-from cvae.second_opinion import second_opinion
 
 from . import handlers as h
 from .shared import PRIVATE, OneAtATime, inference
@@ -245,31 +243,37 @@ def reading_html(about, source="drawing", label=None, seen=None, style=None, mes
             f'<div class="caption">{say(lang, "style_caption")}</div></div></div>')
 
 
-def read(classifier, generator, image, about, source, lang=DEFAULT):
+def read(classifier, generator, image, about, source, lang=DEFAULT, both_models=None):
     """Any picture -> (the reading's HTML in the visitor's language `lang`, the 28 x 28 tensor model 2 was given or
-    None). A picture that cannot be read gets its reason in the reading, not an error: the visitor just draws on."""
+    None). A picture that cannot be read gets its reason in the reading, not an error: the visitor just draws on.
+    `both_models(classifier, generator, x)` reads it: `read_alone` by default; the page's, demo.shared.Shared.read,
+    in one batch with the other visitors' reads waiting at the same moment."""
     try:
         x = h.to_model_input(image)
     except h.InputError as e:
         return reading_html(about, message=e.in_language(lang), lang=lang), None
     if x is None:
         return reading_html(about, lang=lang), None
-    label, _ = h.classify(classifier, x)
-    style = h.style_strip(generator, x, h.predicted_digit(label), factor=1)
-    return reading_html(about, source, label, h.enlarge(x, 28), style, opinion=second_opinion(generator, x),
+    label, style, opinion = (both_models or read_alone)(classifier, generator, x)
+    return reading_html(about, source, label, h.enlarge(x, 28), h.strip_image(style, 1), opinion=opinion,
                         lang=lang), x
 
 
-def second_opinion_json(classifier, generator, image):
+def read_alone(classifier, generator, x):
+    """(model 2's label, x's style as every digit, model 1's second opinion) for one (28, 28) picture."""
+    return h.read_batch([(classifier, generator, x)])[0]
+
+
+def second_opinion_json(classifier, generator, image, both_models=None):
     """/second_opinion: both models on a picture, as JSON. `is_digit` is model 1's verdict (null when its generator
     has no calibrated threshold, e.g. one trained before thresholds were stored); `model1_probs` its posterior over
     digits by Bayes' rule with a uniform p(y); `neg_elbo` its bound for each digit, in nats; `threshold` (null
-    without a calibration); `model2_probs` model 2's p(y|x). A blank picture -> InputError."""
+    without a calibration); `model2_probs` model 2's p(y|x). A blank picture -> InputError. `both_models` as
+    for `read`."""
     x = h.to_model_input(image)
     if x is None:
         raise h.InputError.of("blank_picture")
-    label, _ = h.classify(classifier, x)
-    opinion = second_opinion(generator, x)
+    label, _, opinion = (both_models or read_alone)(classifier, generator, x)
     model1 = {str(d): float(p) for d, p in enumerate(opinion["probs"].tolist())}
     model2_digit = h.predicted_digit(label)
     return {"is_digit": opinion["is_digit"], "model1_probs": model1,
@@ -295,14 +299,12 @@ def build(ctx):
 
     @inference
     def read_now(session, value, lang):
-        # A cleared pad is answered at once: waiting for a turn, its answer could come after an upload's and hide it.
-        with ctx.reading_turns if has_strokes(value) else contextlib.nullcontext():
-            try:
-                about, image = drawing_of(value)
-            except h.InputError as e:
-                return remember(session, reading_html(value.get("seq") if isinstance(value, dict) else "0",
-                                                      message=e.in_language(lang), lang=lang), None)
-            return remember(session, *read(*models(session), image, about, "drawing", lang))
+        try:
+            about, image = drawing_of(value)
+        except h.InputError as e:
+            return remember(session, reading_html(value.get("seq") if isinstance(value, dict) else "0",
+                                                  message=e.in_language(lang), lang=lang), None)
+        return remember(session, *read(*models(session), image, about, "drawing", lang, both_models=ctx.read))
 
     async def read_drawing(session, value, request: gr.Request = None):
         # Async, so that a drawing turned away waits without a thread, and the model's work runs in one.
@@ -329,14 +331,12 @@ def build(ctx):
             image = h.read_upload(h.upload_path(upload))
         except h.InputError as e:
             return remember(session, reading_html("upload", message=e.in_language(lang), lang=lang), None)
-        with ctx.reading_turns:
-            return remember(session, *read(*models(session), image, "upload", "upload", lang))
+        return remember(session, *read(*models(session), image, "upload", "upload", lang, both_models=ctx.read))
 
     @inference
     def second_opinion_api(session, image):
         image = h.read_upload(h.upload_path(image))
-        with ctx.reading_turns:
-            return second_opinion_json(*models(session), image)
+        return second_opinion_json(*models(session), image, both_models=ctx.read)
 
     gr.Markdown(static("draw_help"))
     models_line = gr.Markdown(ctx.models_line(None, "classifier", "generator", lang=None), elem_id="draw-models",

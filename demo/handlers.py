@@ -18,6 +18,7 @@ from PIL import Image
 
 from cvae.models import Y_DIM, one_hot
 from cvae.preprocess import ImageError, open_image, to_grid_image, to_mnist_image
+from cvae.second_opinion import second_opinions
 
 from .texts import DEFAULT, in_every_language, say
 
@@ -182,7 +183,16 @@ def generate_picture(generator, digit, z, size=DEFAULT_SIZE):
 def digits_strip(generator, z, factor=3):
     """The same z drawn as all ten digits, side by side: z is the style, y the digit."""
     z = check_z(z, generator.z_dim) if not isinstance(z, torch.Tensor) else z
-    images = generator.draw(z.expand(Y_DIM, -1), list(range(Y_DIM)))
+    return strip_image(every_digit(generator, z.reshape(1, -1))[0], factor)
+
+
+def every_digit(generator, z):
+    """Each row of z (N, z_dim) drawn as all ten digits: (N, 10, 28, 28), in one decoder pass."""
+    return generator.draw(z.repeat_interleave(Y_DIM, 0), list(range(Y_DIM)) * len(z)).view(len(z), Y_DIM, 28, 28)
+
+
+def strip_image(images, factor=3):
+    """Ten pictures (10, 28, 28) side by side, `factor` times larger."""
     return enlarge_by(to_grid_image(images, nrow=Y_DIM), factor)
 
 
@@ -280,9 +290,15 @@ def classify(classifier, image):
     x = to_model_input(image)
     if x is None:
         return BLANK_MESSAGE, None
+    return labels_of(classifier, x[None])[0], enlarge(x, DEFAULT_SIZE)
+
+
+def labels_of(classifier, xs):
+    """Model 2's reading of each picture of xs (N, 28, 28): {digit: probability} dicts, each as if read alone (the
+    same draws of z for every picture)."""
     g = torch.Generator(device=classifier.device).manual_seed(CLASSIFY_SEED)
-    probs = classifier.predict_probs(x[None], samples=CLASSIFY_SAMPLES, generator=g)[0].cpu()
-    return {str(d): float(p) for d, p in enumerate(probs)}, enlarge(x, DEFAULT_SIZE)
+    probs = classifier.predict_probs(xs, samples=CLASSIFY_SAMPLES, generator=g, same_noise=True).cpu()
+    return [{str(d): float(p) for d, p in enumerate(row)} for row in probs]
 
 
 def predicted_digit(label):
@@ -294,5 +310,38 @@ def style_strip(generator, image, digit, factor=3):
     x = to_model_input(image)
     if x is None or digit is None:
         return None
-    z = generator.encode(x[None], [check_digit(digit)])
-    return digits_strip(generator, z, factor)
+    return strip_image(every_digit(generator, generator.encode(x[None], [check_digit(digit)]))[0], factor)
+
+
+# --- Batches: the requests of many visitors in one forward pass (demo/batching.py) ----------------------------------
+
+def _by_models(items, n):
+    """The indices of `items` grouped by their first `n` entries (the models they run on): [(models, indices)]."""
+    groups = {}
+    for i, item in enumerate(items):
+        groups.setdefault(tuple(id(m) for m in item[:n]), (item[:n], []))[1].append(i)
+    return list(groups.values())
+
+
+@torch.inference_mode()
+def read_batch(items):
+    """[(classifier, generator, x)], x a (28, 28) picture -> [(model 2's label, x's style z drawn as every digit
+    (10, 28, 28), model 1's second opinion)], each as if read alone: per pair of models, one pass of each."""
+    out = [None] * len(items)
+    for (classifier, generator), indices in _by_models(items, 2):
+        xs = torch.stack([items[i][2] for i in indices])
+        labels = labels_of(classifier, xs)
+        styles = every_digit(generator, generator.encode(xs, [predicted_digit(label) for label in labels]))
+        for i, label, style, opinion in zip(indices, labels, styles, second_opinions(generator, xs)):
+            out[i] = (label, style, opinion)
+    return out
+
+
+@torch.inference_mode()
+def every_digit_batch(items):
+    """[(generator, z)], z checked (1, z_dim) -> [z drawn as every digit (10, 28, 28)]: one pass per generator."""
+    out = [None] * len(items)
+    for (generator,), indices in _by_models(items, 1):
+        for i, images in zip(indices, every_digit(generator, torch.cat([items[i][1] for i in indices]))):
+            out[i] = images
+    return out

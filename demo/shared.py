@@ -3,16 +3,17 @@
 The shipped generator (model 1) and classifier (model 2) serve every visitor; a visitor who trains a model and
 chooses "Use in this session" gets it in their Session, and only they see it.
 """
-import collections
 import functools
 import threading
 
 import gradio as gr
 import torch
 
+from . import handlers as h
+from .batching import Batcher
 from .pictures import PictureStore
 from .texts import DEFAULT, language_of, say, static
-from .training import REQUESTS, request_threads
+from .training import REQUESTS
 
 KINDS = ("generator", "classifier")
 
@@ -53,31 +54,6 @@ class OneAtATime:
     def leave(self, key):
         with self._lock:
             self._busy.discard(key)
-
-
-class Turns:
-    """The costly reads (a picture read by both models: ~20-30 ms of a core, more for a drawing at the pad's limits)
-    take turns, first come first served, `slots` at a time. So the cheap events (a slider: a few ms)
-    never share the cores with more than `slots` of them, and a visitor sending costly drawings one after another
-    gets a turn among everyone's, not a core of their own. Used as `with turns:` in a handler's thread."""
-
-    def __init__(self, slots):
-        self._free, self._waiting, self._changed = slots, collections.deque(), threading.Condition()
-
-    def __enter__(self):
-        me = object()
-        with self._changed:
-            self._waiting.append(me)
-            while not (self._free and self._waiting[0] is me):
-                self._changed.wait()
-            self._waiting.popleft()
-            self._free -= 1
-            self._changed.notify_all()  # the next in line may have a slot too
-
-    def __exit__(self, *exc):
-        with self._changed:
-            self._free += 1
-            self._changed.notify_all()
 
 
 class Session:
@@ -124,7 +100,18 @@ class Shared:
         self.png = self.files.save
         self.session = None
         self._model_change_listeners = []
-        self.reading_turns = Turns(request_threads())   # as many costly reads at once as a request's threads
+        # Everyone's reads and slider redraws, batched (demo/batching.py): one forward pass for all that wait.
+        self._reads = Batcher(h.read_batch)
+        self._every_digit = Batcher(h.every_digit_batch)
+
+    def read(self, classifier, generator, x):
+        """Both models on a (28, 28) picture, batched with the other visitors' reads waiting at the same moment:
+        (model 2's label, x's style drawn as every digit (10, 28, 28), model 1's second opinion)."""
+        return self._reads((classifier, generator, x))
+
+    def every_digit(self, generator, z):
+        """A checked z (1, z_dim) drawn as every digit (10, 28, 28), batched with the other visitors' redraws."""
+        return self._every_digit((generator, z))
 
     @property
     def generator(self):

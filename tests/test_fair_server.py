@@ -190,36 +190,37 @@ def test_drawings_sent_in_parallel_by_one_visitor_are_turned_away_and_others_are
     assert 1 <= len(read) < len(answers)  # one read at a time; the others turned away, not queued
 
 
-@pytest.mark.parametrize("slots", [1, 2])
-def test_costly_reads_take_turns_first_come_first_served(slots):
-    """demo.shared.Turns: never more than `slots` inside at once, and those waiting go in in the order they came."""
-    from demo.shared import Turns
-    turns, inside, most, order, lock = Turns(slots), [0], [0], [], threading.Lock()
-    release = threading.Event()
+def test_costly_reads_take_turns_first_come_first_served():
+    """demo.batching.Batcher: one batch runs at a time, and the reads waiting behind it go in the order they came
+    (the first batch's item held until the others line up, at most 3 a batch)."""
+    from demo.batching import Batcher
+    inside, most, order, lock, release = [0], [0], [], threading.Lock(), threading.Event()
 
-    def read(name):
-        with turns:
-            with lock:
-                inside[0] += 1
-                most[0] = max(most[0], inside[0])
-                order.append(name)
-            if name < slots:
-                release.wait(5)
-            else:
-                time.sleep(0.01)
-            with lock:
-                inside[0] -= 1
+    def batch(items):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+            order.extend(items)
+        if items == [0]:
+            release.wait(5)
+        else:
+            time.sleep(0.01)
+        with lock:
+            inside[0] -= 1
+        return items
 
+    batcher = Batcher(batch, max_batch=3)
     threads = []
-    for name in range(slots + 6):  # the first `slots` hold their turn until released; the rest line up in order
-        threads.append(threading.Thread(target=read, args=(name,)))
+    for name in range(7):  # the first holds the batcher until released; the rest line up in order
+        threads.append(threading.Thread(target=batcher, args=(name,)))
         threads[-1].start()
         time.sleep(0.05)
-    assert order == list(range(slots)) and inside[0] == slots
+    assert order == [0] and inside[0] == 1
     release.set()
     for t in threads:
         t.join(10)
-    assert order == list(range(slots + 6)) and most[0] == slots and inside[0] == 0
+    assert order == list(range(7)) and most[0] == 1 and inside[0] == 0
+    assert batcher.sizes == [1, 3, 3]
 
 
 def test_training_steps_wait_while_a_request_is_in_a_models_handler():
