@@ -28,8 +28,9 @@ LAUNCH_SETTINGS = {
     "show_error": False,         # only gr.Error messages reach the visitor, never a traceback
     "footer_links": ["api"],
     "run_history": False,
-    # gradio keeps a copy of the page's configuration for every session (~200 KB here; each gradio_client Client
-    # and each page load is one) until this many newer ones push it out: 10,000 by default, ~2 GB.
+    # gradio keeps a copy of the page's configuration for every session (each gradio_client Client and each page
+    # load is one) until this many newer ones push it out: at its default of 10,000, gigabytes of the server's
+    # memory (docs/speed.md, "Figures behind the code's choices").
     "state_session_capacity": 1000,
 }
 QUEUE_SETTINGS = {"default_concurrency_limit": 4, "max_size": 64}
@@ -135,10 +136,10 @@ def launch(demo, host="127.0.0.1", port=7860, **overrides):
     every other request (demo/body_limit.py), no extra paths; and the objects made so far out of the cyclic
     garbage collector's way."""
     limit_threads()
-    # torch, gradio and the models are ~400,000 objects that live as long as the server. Python's full collection
-    # walked them all, 0.3-0.6 s with the GIL held, every visitor waiting; a request that makes many objects (a
-    # large drawing is tens of thousands of lists) set one off every other time (measured: a drawing of 20,000
-    # points parsed in 30 ms, or 600 ms with a full collection). Frozen, they are never walked again.
+    # torch, gradio and the models are hundreds of thousands of objects that live as long as the server. Python's
+    # full collection walked them all with the GIL held, every visitor waiting; a request that makes many objects
+    # (a large drawing is tens of thousands of lists) set one off every other time, and took many times as long
+    # for it (docs/speed.md). Frozen, they are never walked again.
     gc.collect()
     gc.freeze()
     app_kwargs = {"middleware": [Middleware(BodyLimit), Middleware(PageLanguage)]}  # a fresh dict: gradio adds to it

@@ -2,7 +2,7 @@
 slider's z, training settings), as a small ASGI middleware that the app is served with (demo/app.py `launch`).
 
 gradio's `max_file_size` covers uploads only: without this, any event accepts a body of any size, and the server
-reads all of it and parses it as JSON before a handler can look at it (a 19 MB drawing was accepted). A body over
+reads all of it and parses it as JSON before a handler can look at it (a drawing of megabytes was accepted). A body over
 the cap is answered 413 with a message in gradio's shape ({"error": ...}) before anything parses it. Uploads keep
 their own limit (`max_file_size`) and are not counted here.
 """
@@ -10,8 +10,9 @@ import json
 
 # The pad's largest drawing (2,000 points, its strokes one text) is at most ~28 KB of JSON, a digit about 2 KB;
 # every other event's body is under a few KB. What a body costs before any handler sees it (FastAPI parses it and
-# gradio walks through it, on the server's event loop) grows with the number of values in it: 20,000 numbers
-# (316 KB) took ~150 ms of it on a busy 2-core machine whatever the handler then did.
+# gradio walks through it, on the server's event loop) grows with the number of values in it: a body of tens of
+# thousands of numbers held the loop, and every visitor with it, for several times what the handler then took
+# (docs/speed.md).
 MAX_BODY_BYTES = 64_000
 MAX_DRAIN_BYTES = 64_000_000  # a refused body is read to its end (up to this much) so that the client hears why
 UPLOAD_PATHS = ("/upload", "/process_recording")  # gradio's file uploads: capped by max_file_size instead

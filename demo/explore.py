@@ -74,7 +74,7 @@ def cached(model, key, compute):
 def read_test_set(root):
     """MNIST's 10,000 test images (N, 784) in [0, 1] and labels from the raw files that torchvision keeps under
     root/MNIST/raw, or None when they are not there or not whole. Read here, not through cvae.data.load_mnist:
-    importing torchvision alone adds ~160 MB to the server's memory, for two small files."""
+    importing torchvision alone weighs on the server's memory far more than the two small files it would read."""
     raw = Path(root) / "MNIST" / "raw"
     try:
         images = np.fromfile(raw / "t10k-images-idx3-ubyte", dtype=np.uint8)
@@ -348,8 +348,8 @@ COPY_LINK_JS = """(digit, ...z) => {
 
 # In the page: arrow keys (and Page Up/Down, Home, End) move a slider without the pointerup that gradio's release
 # event waits for, and the views follow a slider's release. So once a slider's keys rest for KEYS_REST_MS, the
-# slider is released as a pointer would: one redraw of the views per pause, not one per key (a held key repeats ~30
-# times a second and sends one keyup, at its end). The picture follows every key as it follows a drag.
+# slider is released as a pointer would: one redraw of the views per pause, not one per key (a held key repeats
+# many times a second and sends one keyup, at its end). The picture follows every key as it follows a drag.
 KEYS_REST_MS = 400
 KEYS_FOLLOW_JS = """
 const MOVES = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"];
@@ -547,8 +547,9 @@ def build(ctx, page, digit, sliders, pictures, redraw):
     gr.on([*released, digit.input], traversal_view, traversal_inputs, traversal,
           api_name="explore_traversal", **VIEW, **RAW)
     # The scatter plot is never a "progress target": the page keeps a loading status for each component that has
-    # been one, and at every status change of any event it copies each such component's value (2,000 points: ~25 ms
-    # of the browser's time per copy, several per slider move; measured in a Chrome trace).
+    # been one, and at every status change of any event it copies each such component's value: with the scatter
+    # plot's 2,000 points a copy that takes the browser's time several times per slider move (a Chrome trace showed
+    # it; docs/speed.md).
     quiet_scatter = {"show_progress_on": [overlap_note]}
     gr.on([*released, dim_x.input, dim_y.input], scatter_update, scatter_inputs, scatter_outputs, **quiet_scatter,
           **LIVE, **RAW)

@@ -5,8 +5,9 @@ model in use, and model 2 as a predictor: p(y|x,z) for several z drawn from the 
 
 None of it is in the page that loads: the tab lays itself out when it is opened (gr.render on its select event), so
 that it always shows what the session uses (the shipped models, or the visitor's own after "Use in this session" on
-the Train tab), and the page's start carries none of it (laid out with the page, its empty components cost the page
-~0.2 s of script on a busy machine). The figures are computed once per model and kept while the model lives.
+the Train tab), and the page's start carries none of it (laid out with the page, its empty components cost the page's
+script a share of its start that a visitor waits through: docs/speed.md). The figures are computed once per model and
+kept while the model lives.
 """
 import html
 import inspect
@@ -479,7 +480,7 @@ def answer_spread(classifier, x, draws=PREDICT_DRAWS, seed=PREDICT_SEED, batch=5
 
 def digits_where_z_matters(classifier):
     """The indices of the Z_MATTERS test digits, among MNIST's first Z_MATTERS_POOL, whose answer moves most with z
-    (computed once per model, when first asked for: 1,000 images x 8 draws of z, a few seconds on a busy CPU)."""
+    (computed once per model, when first asked for: 1,000 images x 8 draws of z, too costly for every request)."""
     def compute():
         x_test, _ = test_digits()
         spread = answer_spread(classifier, x_test[:Z_MATTERS_POOL])
@@ -583,7 +584,7 @@ def build(ctx, tab):
                         gr.Markdown(next(shown), latex_delimiters=LATEX, elem_classes=["formula"],
                                     elem_id=f"formula-{kind}-{part}")
                     with gr.Column(scale=3, min_width=300):
-                        # A Markdown block, not gr.Code: no code editor (~130 KB) to load.
+                        # A Markdown block, not gr.Code: no code editor for the page to load.
                         gr.Markdown(next(shown), latex_delimiters=[], max_height=400, buttons=["copy"],
                                     elem_classes=["code"], elem_id=f"code-{kind}-{part}")
         gr.Markdown(say(lang, "networks_heading"))
