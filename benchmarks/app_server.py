@@ -71,8 +71,8 @@ class App:
     def client(self, ssl_verify=False):
         """A gradio_client Client for the app. ssl_verify=False: the app is plain HTTP on 127.0.0.1, so nothing is
         verified either way, but with the default (True) gradio_client builds a fresh TLS context (the certifi
-        bundle, ~35 ms of CPU) for each of the 3 to 4 HTTP connections that it opens per call: ~110 ms of the
-        measuring client's own per request, on the cores that the server needs. The latency job also times a no-op
+        bundle) for each of the 3 to 4 HTTP connections that it opens per call: CPU of the measuring client's own
+        per request, on the cores that the server needs (docs/speed.md). The latency job also times a no-op
         with the default, for reference."""
         from gradio_client import Client
         return Client(self.url, verbose=False, analytics_enabled=False, download_files=str(self.workdir / "files"),

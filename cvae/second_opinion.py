@@ -29,14 +29,14 @@ from .models import X_DIM, Y_DIM
 
 METADATA_KEY = "second_opinion"
 BOUNDS = ("iw", "elbo")
-# z samples per digit: 10 x 4 decoder rows per picture, ~14 ms on one thread. Measured on the shipped generator
-# (MNIST test, the drawn digits, the non-digits): K = 8, 4 and 2 give accuracies, false alarms and non-digits flagged
-# within 0.6 point of each other, K = 8 at twice the cost of K = 4; a threshold belongs to the K it was set with.
+# z samples per digit (10 x K decoder rows per picture): on the shipped generator, K = 8, 4 and 2 flag digits and
+# non-digits alike (docs/speed.md, "Figures behind the code's choices"), K = 8 at twice the cost of K = 4; a
+# threshold belongs to the K it was set with.
 SAMPLES = 4
 BOUND = "iw"                # the importance-weighted bound: tighter than the plain one at the same cost
 QUANTILE = 0.995            # of MNIST test digits' best -ELBO: the threshold (0.5 % of them beyond it)
 CALIBRATION_IMAGES = 5000   # the first half of MNIST test; the other half stays held out to measure false alarms
-TRAINED_CALIBRATION_IMAGES = 250  # a model trained on the Train tab: 250 x 40 decoder rows, ~5 s on a core
+TRAINED_CALIBRATION_IMAGES = 250  # a model trained on the Train tab: few, so that its verdict comes seconds after
 SEED = 0                    # the noise of the z samples: the same drawing gets the same answer every time
 BATCH_IMAGES = 100          # pictures per forward pass when many are measured (N x 10 x K decoder rows)
 

@@ -21,7 +21,7 @@ MALLOC_ARENAS = 2  # glibc's malloc arenas for the server's threads (M_ARENA_MAX
 def limit_malloc_arenas(arenas=MALLOC_ARENAS):
     """glibc gives each thread that allocates at the same time as another an arena of its own, up to 8 per core,
     and keeps what each arena once held: with gradio's pool of worker threads the server's resident memory climbed
-    by ~100 MB over its first few hundred requests, then wandered. Two arenas hold it flat (tests/test_soak.py).
+    over its first few hundred requests, then wandered (docs/speed.md). Two arenas hold it flat (tests/test_soak.py).
     Set before the server starts its threads; elsewhere than glibc, nothing happens."""
     if os.environ.get("MALLOC_ARENA_MAX"):
         return

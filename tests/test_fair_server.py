@@ -249,3 +249,30 @@ def test_training_steps_wait_while_a_request_is_in_a_models_handler():
     requests.wait_idle(5.0)  # it leaves after 0.2 s: the wait ends then
     assert 0.15 < time.monotonic() - start < 2.0 and requests.count == 0
     first.join(5)
+
+
+def test_drawings_of_many_visitors_at_once_get_the_answers_they_would_get_alone(served_app):
+    """Ten visitors drawing at the same moment (their reads batched, demo/batching.py): each gets, byte for byte,
+    the answer their drawing gets when it is read alone."""
+    from benchmarks.app_server import pad_value
+    url = served_app[0].rstrip("/")
+    pad = dependency(url, api_name="read_drawing")
+
+    def post(digit):
+        r = httpx.post(f"{url}/gradio_api/run/predict", json={"data": [None, pad_value(digit, seq=1)],
+                                                              "fn_index": pad, "session_hash": uuid.uuid4().hex},
+                       timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()["data"][0]
+
+    start = threading.Barrier(10)
+
+    def at_once(digit):
+        start.wait(10)
+        return post(digit)
+
+    with ThreadPoolExecutor(10) as pool:
+        together = list(pool.map(at_once, range(10)))
+    alone = [post(digit) for digit in range(10)]
+    assert all('id="answer"' in answer for answer in alone)
+    assert together == alone
