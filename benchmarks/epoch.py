@@ -62,8 +62,8 @@ def time_epoch(kind, data, images, budget_s, device="cpu"):
 
     model = CVAE(kind, "conv").to(device)
     with hooks(clock, sync):
-        cvae_train.train(model, data, epochs=1, train_size=n, progress=False, on_step=on_step,
-                         should_stop=should_stop)
+        cvae_train.train(model, data, cvae_train.TrainSettings(epochs=1, train_size=n), progress=False,
+                         hooks=cvae_train.Hooks(on_step=on_step, should_stop=should_stop))
     loop_s = clock["end"] - clock["epoch_start"]
     done = clock["steps"]
     if done < steps:  # the first step pays for warming up once; the rest go at the pace of steps 2..done

@@ -13,7 +13,7 @@ from .data import load_mnist
 from .models import ARCHS, pick_device
 from .preprocess import ImageError, open_image, to_mnist_image, to_grid_image
 from .second_opinion import SAMPLES as SECOND_OPINION_SAMPLES
-from .train import DEFAULTS, new_model, train
+from .train import DEFAULTS, Hooks, TrainSettings, new_model, train
 from .weights import WEIGHTS_DIR, WeightsError, load_weights, save_weights
 
 MAX_SAMPLES = 1024
@@ -63,8 +63,9 @@ def cmd_train(args):
             history.append(metrics)
             save_weights(model, args.out, args.name, metadata(settings))
 
-        train(model, data, settings["epochs"], settings["batch_size"], settings["lr"], seed=args.seed,
-              augment_data=settings["augment"], on_epoch=save_epoch, extra=extra)
+        train(model, data, TrainSettings(epochs=settings["epochs"], batch_size=settings["batch_size"],
+                                         lr=settings["lr"], augment=settings["augment"], seed=args.seed),
+              extra=extra, hooks=Hooks(on_epoch=save_epoch))
     meta = metadata(settings)
     paths = save_weights(model, args.out, args.name, meta)
     print(f"wrote {paths[0]} and {paths[1]}")

@@ -10,7 +10,7 @@ import torch
 
 from .models import one_hot
 from .preprocess import to_grid_image
-from .train import new_model, train
+from .train import Hooks, TrainSettings, new_model, train
 
 
 def reconstructions(model, x, labels):
@@ -44,9 +44,10 @@ def reproduce(out, data, epochs=10, seed=0):
                 out / f"reconstructions_epoch{m['epoch']}.png")
             generator.train()
 
-    gen_history = train(generator, data, epochs=epochs, seed=seed, on_epoch=on_generator_epoch)
+    settings = TrainSettings(epochs=epochs, seed=seed)
+    gen_history = train(generator, data, settings, hooks=Hooks(on_epoch=on_generator_epoch))
     classifier = new_model("classifier", "mlp").to(data.x_train.device)
-    cls_history = train(classifier, data, epochs=epochs, seed=seed)
+    cls_history = train(classifier, data, settings)
 
     lines = ["| epoch | train accuracy | test accuracy |", "|---:|---:|---:|"]
     lines += [f"| {m['epoch']} | {m['train_accuracy']:.4f} | {m['test_accuracy']:.4f} |" for m in cls_history]

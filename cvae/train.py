@@ -1,7 +1,9 @@
 """Training with pixyz.models.Model: batches are slices of tensors already on the device."""
 import contextlib
+import dataclasses
 import math
 import time
+from collections.abc import Callable
 
 import torch
 from pixyz.models import Model
@@ -24,7 +26,7 @@ AUGMENT_AHEAD = 8           # batches augmented in one call
 ONE_CYCLE_WARMUP = 0.05
 # The Train tab's short run (and /train's default), within a time budget on one CPU thread: the shipped
 # architectures, a one-cycle schedule over the budget's seconds, no augmentation (in runs this short it cost the
-# classifier 1-2 points on drawn digits). tests/test_short_run.py checks what the default minute gives.
+# classifier accuracy on drawn digits: docs/speed.md). tests/test_short_run.py checks what the default minute gives.
 SHORT_RUN = {
     "generator": {"model": {"arch": "conv"}, "batch_size": 128, "lr": 2e-3, "schedule": "one_cycle",
                   "augment": False},
@@ -45,87 +47,146 @@ def check_settings(epochs, batch_size, lr, train_size=None, available=None):
         raise ValueError(f"training-set size must be between 1 and {available}, got {train_size!r}")
 
 
-def train(model, data, epochs=None, batch_size=None, lr=None, seed=0, train_size=None, augment_data=None,
-          schedule=None, budget_s=None, extra=None, measure_epochs=True, progress=True, on_step=None,
-          on_epoch=None, should_stop=None, should_pause=None):
-    """Train `model` (a CVAE) on `data` (an MNIST) for `epochs`, or for `budget_s` seconds of training steps; returns
-    the per-epoch metrics (test loss and, for the classifier, accuracy, when `measure_epochs`).
+@dataclasses.dataclass(frozen=True)
+class TrainSettings:
+    """How `train` trains a model. What is left out (None, or 0 for the first three) is the model's architecture's
+    DEFAULTS; `augment` left out augments the classifier where its architecture's DEFAULTS do."""
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None             # the peak of the schedule
+    schedule: str | None = None         # one of SCHEDULES, spanning the whole run
+    augment: bool | None = None         # the training images augmented towards drawn digits (cvae.data.augment)
+    train_size: int | None = None       # the first N training images; None: all
+    budget_s: float | None = None       # train for this many seconds of training steps instead of `epochs`
+    seed: int = 0                       # the batches' order, the augmentation and the noise
 
-    The learning-rate `schedule` (SCHEDULES) spans the whole run: its steps, or the budget's seconds. `extra`, an
-    (x, y) pair of more training images (e.g. cvae.style_data.style_digits), is shuffled in with MNIST's.
-    Hooks for a UI: on_step(info) after every step, info = {epoch, step, steps, loss, images (in the step), done
-    (the share of the run done, 0-1), seconds (of training steps so far)}; on_epoch(metrics); should_stop() ends
-    the run within a step, the model keeping what it learnt; while should_pause() is true, the run waits between
-    two steps, its clock stopped.
-    """
-    d = DEFAULTS[model.arch]
-    epochs, batch_size, lr = epochs or d["epochs"], batch_size or d["batch_size"], lr or d["lr"]
-    schedule = schedule or d["schedule"]
-    augment_data = d["augment"] and model.kind == "classifier" if augment_data is None else augment_data
-    n = len(data.x_train) if train_size is None else int(train_size)
-    check_settings(epochs, batch_size, lr, n, len(data.x_train))
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    if budget_s is not None and not (isinstance(budget_s, (int, float)) and 0 < budget_s <= 24 * 3600):
-        raise ValueError(f"the time budget must be a number of seconds up to a day, got {budget_s!r}")
-    epochs, batch_size = int(epochs), int(batch_size)
+    def for_model(self, model, available):
+        """These settings with the defaults for `model` filled in, checked against `available` training images;
+        ValueError with a plain message when one is out of range."""
+        d = DEFAULTS[model.arch]
+        s = dataclasses.replace(
+            self, epochs=self.epochs or d["epochs"], batch_size=self.batch_size or d["batch_size"],
+            lr=self.lr or d["lr"], schedule=self.schedule or d["schedule"],
+            augment=d["augment"] and model.kind == "classifier" if self.augment is None else self.augment,
+            train_size=available if self.train_size is None else int(self.train_size))
+        check_settings(s.epochs, s.batch_size, s.lr, s.train_size, available)
+        if s.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {s.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if s.budget_s is not None and not (isinstance(s.budget_s, (int, float)) and 0 < s.budget_s <= 24 * 3600):
+            raise ValueError(f"the time budget must be a number of seconds up to a day, got {s.budget_s!r}")
+        return dataclasses.replace(s, epochs=int(s.epochs), batch_size=int(s.batch_size))
 
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-    x_train, y_train = data.x_train[:n], data.y_train[:n]
+
+@dataclasses.dataclass(frozen=True)
+class Hooks:
+    """What a UI watches and steers a run with, each optional: on_step(info) after every step, info = {epoch, step,
+    steps, loss, images (in the step), done (the share of the run done, 0-1), seconds (of training steps so far)};
+    on_epoch(metrics); should_stop() ends the run within a step, the model keeping what it learnt; while
+    should_pause() is true, the run waits between two steps, its clock stopped."""
+    on_step: Callable[[dict], None] | None = None
+    on_epoch: Callable[[dict], None] | None = None
+    should_stop: Callable[[], bool] | None = None
+    should_pause: Callable[[], bool] | None = None
+
+
+@dataclasses.dataclass
+class RunClock:
+    """Where a run is: its steps so far, the seconds of training steps they took, the share of the run done (0-1:
+    of its steps, or of its budget's seconds) and whether it was stopped."""
+    settings: TrainSettings
+    steps_per_epoch: int
+    steps: int = 0
+    seconds: float = 0.0
+    done: float = 0.0
+    stopped: bool = False
+
+    def count(self, seconds):
+        """One more step, of `seconds`."""
+        s = self.settings
+        self.steps, self.seconds = self.steps + 1, self.seconds + seconds
+        self.done = (min(1.0, self.seconds / s.budget_s) if s.budget_s
+                     else self.steps / (s.epochs * self.steps_per_epoch))
+
+    @property
+    def over(self):
+        return self.stopped or self.done >= 1.0
+
+
+def train(model, data, settings=TrainSettings(), *, extra=None, hooks=Hooks(), measure_epochs=True, progress=True):
+    """Train `model` (a CVAE) on `data` (an MNIST) as `settings` say: for their epochs, or for their budget's seconds
+    of training steps; returns the per-epoch metrics (test loss and, for the classifier, accuracy, when
+    `measure_epochs`). `extra`, an (x, y) pair of more training images (e.g. cvae.style_data.style_digits), is
+    shuffled in with MNIST's. `hooks` watch and steer the run (Hooks); `progress` shows tqdm's bars."""
+    s = settings.for_model(model, len(data.x_train))
+    torch.manual_seed(s.seed)
+    g = torch.Generator().manual_seed(s.seed)
+    x_train, y_train = data.x_train[:s.train_size], data.y_train[:s.train_size]
     if extra is not None:
         x_train = torch.cat([x_train, extra[0].to(x_train.device, x_train.dtype)])
         y_train = torch.cat([y_train, extra[1].to(y_train.device, y_train.dtype)])
-    device = x_train.device
-    trainer = pixyz_trainer(model, lr)
-    steps = math.ceil(len(x_train) / batch_size)
-    history, seconds, done, step_count, stopped = [], 0.0, 0.0, 0, False
+    trainer = pixyz_trainer(model, s.lr)
+    clock = RunClock(s, steps_per_epoch=math.ceil(len(x_train) / s.batch_size))
+    history = []
     model.train()
-    for epoch in range(1, LIMITS["epochs"][1] + 1 if budget_s else epochs + 1):
-        start, total, seen = time.perf_counter(), 0.0, 0
-        order = batches(len(x_train), batch_size, generator=g, device=device)
-        bar = tqdm(order, total=steps, disable=not progress, leave=False,
-                   desc=f"{model.kind} epoch {epoch}" + ("" if budget_s else f"/{epochs}"))
-        for step, idx in enumerate(bar, 1):
-            while should_pause is not None and should_pause() and not (should_stop and should_stop()):
-                time.sleep(0.05)
-            if should_stop is not None and should_stop():
-                stopped = True
-                break
-            step_start = time.perf_counter()
-            for group in trainer.optimizer.param_groups:
-                group["lr"] = lr * learning_rate_factor(schedule, done)
-            if not augment_data:
-                x = x_train[idx]
-            else:  # AUGMENT_AHEAD batches in one call: its fixed costs, larger than its work, shared out
-                if (step - 1) % AUGMENT_AHEAD == 0:
-                    ahead = torch.cat(order[step - 1:step - 1 + AUGMENT_AHEAD])
-                    augmented = iter(augment(x_train[ahead], g).split(batch_size))
-                x = next(augmented)
-            loss = trainer.train({"x": x, "y": one_hot(y_train[idx], device)}).item()
-            seconds += time.perf_counter() - step_start
-            step_count += 1
-            done = min(1.0, seconds / budget_s) if budget_s else step_count / (epochs * steps)
-            total, seen = total + loss * len(idx), seen + len(idx)
-            bar.set_postfix(loss=f"{loss:.3f}")
-            if on_step is not None:
-                on_step({"epoch": epoch, "step": step, "steps": steps, "loss": loss, "images": len(idx),
-                         "done": done, "seconds": seconds})
-            if done >= 1.0:
-                break
+    for epoch in range(1, LIMITS["epochs"][1] + 1 if s.budget_s else s.epochs + 1):
+        start = time.perf_counter()
+        total, seen = train_epoch(model, trainer, (x_train, y_train), g, epoch, clock, hooks, progress)
         if seen:
             metrics = {"epoch": epoch, "train_loss": total / seen, "seconds": time.perf_counter() - start}
             if measure_epochs:
-                metrics.update(measure(model, data, train_size=n))
+                metrics.update(measure(model, data, train_size=s.train_size))
             history.append(metrics)
             if progress:
                 tqdm.write(format_metrics(model.kind, metrics))
-            if on_epoch is not None:
-                on_epoch(metrics)
-        if stopped or done >= 1.0:
+            if hooks.on_epoch is not None:
+                hooks.on_epoch(metrics)
+        if clock.over:
             break
     model.eval()
     return history
+
+
+def train_epoch(model, trainer, train_set, g, epoch, clock, hooks, progress):
+    """One pass over `train_set` (x, y) in an order drawn with `g`, or what is left of the run: -> (the sum of the
+    steps' losses, each times its images; the images seen)."""
+    s, (x_train, y_train), device = clock.settings, train_set, train_set[0].device
+    order = batches(len(x_train), s.batch_size, generator=g, device=device)
+    inputs = augmented(x_train, order, s.batch_size, g) if s.augment else (x_train[idx] for idx in order)
+    bar = tqdm(order, total=clock.steps_per_epoch, disable=not progress, leave=False,
+               desc=f"{model.kind} epoch {epoch}" + ("" if s.budget_s else f"/{s.epochs}"))
+    total, seen = 0.0, 0
+    for step, idx in enumerate(bar, 1):
+        if not wait_while_paused(hooks):
+            clock.stopped = True
+            break
+        step_start = time.perf_counter()
+        for group in trainer.optimizer.param_groups:
+            group["lr"] = s.lr * learning_rate_factor(s.schedule, clock.done)
+        loss = trainer.train({"x": next(inputs), "y": one_hot(y_train[idx], device)}).item()
+        clock.count(time.perf_counter() - step_start)
+        total, seen = total + loss * len(idx), seen + len(idx)
+        bar.set_postfix(loss=f"{loss:.3f}")
+        if hooks.on_step is not None:
+            hooks.on_step({"epoch": epoch, "step": step, "steps": clock.steps_per_epoch, "loss": loss,
+                           "images": len(idx), "done": clock.done, "seconds": clock.seconds})
+        if clock.done >= 1.0:
+            break
+    return total, seen
+
+
+def wait_while_paused(hooks):
+    """Between two steps: wait while hooks.should_pause() says so (and no stop is asked); False when the run is to
+    stop."""
+    while hooks.should_pause is not None and hooks.should_pause() and not (hooks.should_stop and hooks.should_stop()):
+        time.sleep(0.05)
+    return not (hooks.should_stop is not None and hooks.should_stop())
+
+
+def augmented(x_train, order, batch_size, g):
+    """The images of `order`'s batches, augmented (cvae.data.augment) as each one is asked for, AUGMENT_AHEAD
+    batches in one call: its fixed costs, larger than its work, shared out."""
+    for first in range(0, len(order), AUGMENT_AHEAD):
+        yield from augment(x_train[torch.cat(order[first:first + AUGMENT_AHEAD])], g).split(batch_size)
 
 
 def learning_rate_factor(schedule, done):
@@ -148,7 +209,7 @@ def pixyz_trainer(model, lr, loss=None):
     if loss is None:
         loss = OnePassELBO(model.p, model.q, model.prior, autocast=lambda: mixed_precision(device))
     # fused: Adam's update as one kernel per parameter instead of a dozen elementwise passes (on one CPU thread,
-    # Adam was a quarter of the step); torch has it for CPU and CUDA.
+    # Adam's update is a large share of the step: docs/speed.md); torch has it for CPU and CUDA.
     fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
     return Model(loss=loss, distributions=[model.p, model.q], optimizer=torch.optim.Adam,
                  optimizer_params={"lr": lr, **fused})

@@ -3,6 +3,7 @@ a time budget, and watch it learn: the loss (train, and test every few seconds),
 and digits redrawn every second, the classifier's test accuracy and confusion matrix. Pause and resume; Stop keeps
 what was trained. The trained model ("your model") can be used in this session, compared with the shipped one,
 saved under runs/, downloaded, and trained on; saved runs and uploaded models load back into "your model"."""
+import dataclasses
 import functools
 
 import gradio as gr
@@ -17,12 +18,13 @@ from cvae.models import Y_DIM
 from cvae.preprocess import to_grid_image
 
 from . import handlers as h
+from .bound import bound
 from .runs import (address_of, list_runs, load_run, load_upload, owner_key_for_page, owner_key_state, page_owner,
                    save_run, zip_model)
 from .shared import PRIVATE, inference
 from .texts import DEFAULT, language_of, picture_font, say, static
-from .training import (BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, TRAINING_EVENTS,
-                       check_training_settings, default_settings, start_model)
+from .training import (BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, TRAINING_EVENTS, TrainingSettings,
+                       default_settings, start_model)
 
 MAX_PLOT_POINTS = 400
 CURVE_COLOURS = {"train": "#4f46e5", "test": "#f97316"}
@@ -252,8 +254,8 @@ def training_frames(job, every=0.5, lang=DEFAULT):
 def train_in_page(runner, shipped, settings, session, owner, wait_s=0.5, lang=DEFAULT):
     """The Start button: wait in line for the server's training slot (a frame with the visitor's place every
     `wait_s` s), train, and show it (training_frames); at the end the trained model is the visitor's (frame
-    "yours"). `settings` are checked (check_training_settings); `session` is the visitor's demo.shared.Session."""
-    init = start_model(settings["start"], settings["kind"], shipped, session)
+    "yours"). `settings` are checked TrainingSettings; `session` is the visitor's demo.shared.Session."""
+    init = start_model(settings.start, settings.kind, shipped, session)
     job = yield from runner.line_up(settings, owner, init, every=wait_s,
                                     show=lambda place, left: {"progress": waiting_text(place, left, lang),
                                                               "state": "waiting"})
@@ -273,9 +275,9 @@ def train_in_page(runner, shipped, settings, session, owner, wait_s=0.5, lang=DE
 
 def announce(runner, shipped, settings, session, lang=DEFAULT):
     """What the page says at once when Start is pressed (before the training's own handler runs)."""
-    start_model(settings["start"], settings["kind"], shipped, session)
-    return say(lang, "waiting") if runner.busy else say(lang, "starting", start=say(lang, f"start_{settings['start']}"),
-                                                         kind=kind_name(settings["kind"], lang))
+    start_model(settings.start, settings.kind, shipped, session)
+    return say(lang, "waiting") if runner.busy else say(lang, "starting", start=say(lang, f"start_{settings.start}"),
+                                                         kind=kind_name(settings.kind, lang))
 
 
 def pause_or_resume(runner, owner):
@@ -322,7 +324,7 @@ def load_uploaded(files, device):
 
 @functools.cache
 def drawn_set():
-    """The drawn-digit set as model input, made once (it takes a few seconds)."""
+    """The drawn-digit set as model input, made once, on first use (making it is costly)."""
     return ev.drawn_inputs(make_drawn_digits())
 
 
@@ -354,233 +356,344 @@ BUTTONS = {  # a training's state -> (Start, Pause, Stop) interactive, and Pause
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The page: its components (lay_out), the handlers of its events (each given the TrainTab, then what gradio passes)
+# and the block that binds them (build)
 
-def build(ctx, tab, runs_dir, shipped_dir, local_operator=False):
-    """Lay out the tab inside `tab` (the gr.Tab, whose select event loads the data) and bind its handlers."""
-    runner, shipped, state = ctx.runner, ctx.shipped, ctx.session  # state: the gr.State of each visitor's Session
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """The tab's components, as lay_out makes them, by what they show; `state` is the gr.State of each visitor's
+    demo.shared.Session."""
+    state: gr.State
+    data_notice: gr.Markdown
+    kind: gr.Radio
+    start_from: gr.Radio
+    budget: gr.Radio
+    epochs: gr.Number
+    batch_size: gr.Number
+    lr: gr.Number
+    train_size: gr.Slider
+    start_button: gr.Button
+    pause_button: gr.Button
+    stop_button: gr.Button
+    progress: gr.Markdown
+    loss_plot: gr.LinePlot
+    samples: gr.Image
+    accuracy_plot: gr.LinePlot
+    confusion: gr.Image
+    yours_text: gr.Markdown
+    use_button: gr.Button
+    compare_button: gr.Button
+    download_button: gr.DownloadButton
+    name: gr.Textbox
+    save_button: gr.Button
+    saved: gr.Markdown
+    compared: gr.Image
+    compared_text: gr.Markdown
+    owner_key: gr.BrowserState
+    runs_list: gr.Dropdown
+    refresh_button: gr.Button
+    load_button: gr.Button
+    upload: gr.File
+    in_use: gr.Markdown
+    reset_button: gr.Button
 
+    @property
+    def settings(self):
+        """The training's settings on the page, in the order the Start button's handlers take them."""
+        return [self.kind, self.start_from, self.budget, self.epochs, self.batch_size, self.lr, self.train_size]
+
+    @property
+    def your_model(self):
+        """What shows the visitor's model (your_model_update)."""
+        return [self.yours_text, self.download_button, self.use_button, self.compare_button, self.save_button,
+                self.name]
+
+    @property
+    def training_view(self):
+        """What a training's frames change (frame_update)."""
+        return [self.progress, self.loss_plot, self.samples, self.accuracy_plot, self.confusion, *self.your_model,
+                self.state, self.start_button, self.pause_button, self.stop_button]
+
+
+def lay_out(ctx):
+    """The tab's components, top to bottom: the training's settings and buttons, its live view, then the visitor's
+    model."""
+    return Page(state=ctx.session, **lay_out_training(), **lay_out_your_model(ctx))
+
+
+def lay_out_training():
     d = default_settings("generator")
     gr.Markdown(static("train_help"))
-    data_notice = gr.Markdown("", elem_id="data-notice")
+    c = {"data_notice": gr.Markdown("", elem_id="data-notice")}
     with gr.Row():
-        kind = gr.Radio([(static(f"kind_{k}"), k) for k in ("generator", "classifier")], value="generator",
-                        label=static("model"), elem_id="train-kind")
-        start_from = gr.Radio([(static(f"start_{s}"), s) for s in START_FROM], value=DEFAULTS["start"],
-                              label=static("start_from"), elem_id="start-from")
-        budget = gr.Radio([(static(BUDGET_KEYS[b]), b) for b in BUDGETS], value=DEFAULTS["budget"],
-                          label=static("train_for"), elem_id="budget")
-        epochs = gr.Number(DEFAULTS["epochs"], label=static("epochs_n"), precision=0, minimum=1, maximum=MAX_EPOCHS,
-                           visible=BUDGETS[DEFAULTS["budget"]] is None, elem_id="epochs")
+        c["kind"] = gr.Radio([(static(f"kind_{k}"), k) for k in ("generator", "classifier")], value="generator",
+                             label=static("model"), elem_id="train-kind")
+        c["start_from"] = gr.Radio([(static(f"start_{s}"), s) for s in START_FROM], value=DEFAULTS["start"],
+                                   label=static("start_from"), elem_id="start-from")
+        c["budget"] = gr.Radio([(static(BUDGET_KEYS[b]), b) for b in BUDGETS], value=DEFAULTS["budget"],
+                               label=static("train_for"), elem_id="budget")
+        c["epochs"] = gr.Number(DEFAULTS["epochs"], label=static("epochs_n"), precision=0, minimum=1,
+                                maximum=MAX_EPOCHS, visible=BUDGETS[DEFAULTS["budget"]] is None, elem_id="epochs")
     with gr.Accordion(static("train_settings"), open=False):
         with gr.Row():
-            batch_size = gr.Number(d["batch_size"], label=static("batch_size"), precision=0, minimum=1, maximum=4096)
-            lr = gr.Number(d["lr"], label=static("peak_lr"))
-            train_size = gr.Slider(1, 60_000, value=60_000, step=1, label=static("training_images"),
-                                   elem_id="train-size", buttons=[])
+            c["batch_size"] = gr.Number(d.batch_size, label=static("batch_size"), precision=0, minimum=1,
+                                        maximum=4096)
+            c["lr"] = gr.Number(d.lr, label=static("peak_lr"))
+            c["train_size"] = gr.Slider(1, 60_000, value=60_000, step=1, label=static("training_images"),
+                                        elem_id="train-size", buttons=[])
     with gr.Row():
-        start_button = gr.Button(static("start_training"), variant="primary", elem_id="start")
-        pause_button = gr.Button(static("pause"), interactive=False, elem_id="pause")
-        stop_button = gr.Button(static("stop"), variant="stop", interactive=False, elem_id="stop")
-    progress = gr.Markdown(static("not_started"), elem_id="train-progress")
+        c["start_button"] = gr.Button(static("start_training"), variant="primary", elem_id="start")
+        c["pause_button"] = gr.Button(static("pause"), interactive=False, elem_id="pause")
+        c["stop_button"] = gr.Button(static("stop"), variant="stop", interactive=False, elem_id="stop")
+    c["progress"] = gr.Markdown(static("not_started"), elem_id="train-progress")
     with gr.Row(equal_height=False):
-        loss_plot = gr.LinePlot(None, x="step", y="loss", color="curve", color_map=CURVE_COLOURS,
-                                x_title=static("step"), y_title=static("loss_y"), title=static("loss_title"),
-                                label=static("loss_empty"), height=340, elem_id="loss-plot")
+        c["loss_plot"] = gr.LinePlot(None, x="step", y="loss", color="curve", color_map=CURVE_COLOURS,
+                                     x_title=static("step"), y_title=static("loss_y"), title=static("loss_title"),
+                                     label=static("loss_empty"), height=340, elem_id="loss-plot")
         with gr.Column():
             # Labels above the pictures, not over them (gradio's label box would hide their top rows).
-            samples = gr.Image(label=static("samples_now"),
-                               type="filepath", interactive=False, visible=True, elem_id="samples",
-                               elem_classes=["pixelated", "label-above"])
-            accuracy_plot = gr.LinePlot(None, x="step", y="accuracy", title=static("test_accuracy_title"),
-                                        x_title=static("step"), y_title="%", height=220, visible=False, label=static("accuracy_empty"),
-                                        elem_id="accuracy-plot")
-            confusion = gr.Image(label=static("confusion_label"),
-                                 type="filepath", interactive=False, visible=False, elem_id="confusion",
-                                 elem_classes="label-above")
+            c["samples"] = gr.Image(label=static("samples_now"), type="filepath", interactive=False, visible=True,
+                                    elem_id="samples", elem_classes=["pixelated", "label-above"])
+            c["accuracy_plot"] = gr.LinePlot(None, x="step", y="accuracy", title=static("test_accuracy_title"),
+                                             x_title=static("step"), y_title="%", height=220, visible=False,
+                                             label=static("accuracy_empty"), elem_id="accuracy-plot")
+            c["confusion"] = gr.Image(label=static("confusion_label"), type="filepath", interactive=False,
+                                      visible=False, elem_id="confusion", elem_classes="label-above")
+    return c
 
+
+def lay_out_your_model(ctx):
     gr.Markdown(static("your_model_heading"))
-    yours_text = gr.Markdown(static("no_model_yet"), elem_id="your-model")
+    c = {"yours_text": gr.Markdown(static("no_model_yet"), elem_id="your-model")}
     with gr.Row(equal_height=True):
-        use_button = gr.Button(static("use_in_session"), interactive=False, elem_id="use")
-        compare_button = gr.Button(static("compare_shipped"), interactive=False, elem_id="compare")
-        download_button = gr.DownloadButton(static("download_zip"), interactive=False, elem_id="download")
+        c["use_button"] = gr.Button(static("use_in_session"), interactive=False, elem_id="use")
+        c["compare_button"] = gr.Button(static("compare_shipped"), interactive=False, elem_id="compare")
+        c["download_button"] = gr.DownloadButton(static("download_zip"), interactive=False, elem_id="download")
     with gr.Row(equal_height=True):
-        name = gr.Textbox(placeholder=static("run_name_hint_generator"), label=static("run_name"), show_label=False,
-                          container=False, scale=2, elem_id="run-name")
-        save_button = gr.Button(static("save_runs"), interactive=False, elem_id="save")
-    saved = gr.Markdown("")
-    compared = gr.Image(label=static("shipped_vs_yours"), type="filepath", interactive=False, visible=False,
-                        elem_id="compared", elem_classes=["pixelated", "label-above"])
-    compared_text = gr.Markdown("", elem_id="compared-text")
-    owner_key = owner_key_state()  # this browser's key for its saved runs (demo/runs.py)
+        c["name"] = gr.Textbox(placeholder=static("run_name_hint_generator"), label=static("run_name"),
+                               show_label=False, container=False, scale=2, elem_id="run-name")
+        c["save_button"] = gr.Button(static("save_runs"), interactive=False, elem_id="save")
+    c["saved"] = gr.Markdown("")
+    c["compared"] = gr.Image(label=static("shipped_vs_yours"), type="filepath", interactive=False, visible=False,
+                             elem_id="compared", elem_classes=["pixelated", "label-above"])
+    c["compared_text"] = gr.Markdown("", elem_id="compared-text")
+    c["owner_key"] = owner_key_state()  # this browser's key for its saved runs (demo/runs.py)
     with gr.Accordion(static("load_or_upload"), open=False):
         with gr.Row(equal_height=True):
-            runs_list = gr.Dropdown([], label=static("saved_runs"), elem_id="runs", scale=3)
-            refresh_button = gr.Button(static("refresh"), scale=0, elem_id="runs-refresh")
-            load_button = gr.Button(static("load_as_yours"), elem_id="load", scale=1)
-        upload = gr.File(label=static("upload_model"),
-                         file_count="multiple", file_types=[".safetensors", ".json", ".zip"], elem_id="upload-model")
+            c["runs_list"] = gr.Dropdown([], label=static("saved_runs"), elem_id="runs", scale=3)
+            c["refresh_button"] = gr.Button(static("refresh"), scale=0, elem_id="runs-refresh")
+            c["load_button"] = gr.Button(static("load_as_yours"), elem_id="load", scale=1)
+        c["upload"] = gr.File(label=static("upload_model"), file_count="multiple",
+                              file_types=[".safetensors", ".json", ".zip"], elem_id="upload-model")
     with gr.Row(equal_height=True):
-        in_use = gr.Markdown(ctx.summary(None, lang=None), elem_id="in-use")
-        reset_button = gr.Button(static("use_shipped"), scale=0)
+        c["in_use"] = gr.Markdown(ctx.summary(None, lang=None), elem_id="in-use")
+        c["reset_button"] = gr.Button(static("use_shipped"), scale=0)
+    return c
 
-    # Binding: the handlers above get their inputs from the page, and their answers go to the components by name.
-    your_model = [yours_text, download_button, use_button, compare_button, save_button, name]
-    training_view = [progress, loss_plot, samples, accuracy_plot, confusion, *your_model, state, start_button,
-                     pause_button, stop_button]
 
-    def your_model_update(session, lang):
-        """The "your model" part of the page, for the visitor's model (None: nothing yet), in their language."""
-        model = session.yours
-        ready = gr.update(interactive=model is not None)
-        download = (str(zip_model(model, ctx.files.new_path(f"{model.metadata.get('run_id') or model.kind}.zip")))
-                    if model is not None else None)
-        return {yours_text: describe(model, session.uses(model), lang),
-                download_button: gr.update(value=download, interactive=model is not None),
-                use_button: ready, compare_button: ready, save_button: ready,
-                name: gr.update(placeholder=run_name_hint(model.kind if model is not None else "generator", lang))}
+@dataclasses.dataclass(frozen=True)
+class TrainTab:
+    """What the tab's handlers work with besides the values gradio passes them: the app's demo.shared.Shared (its
+    training runner, shipped models, pictures), the page's components, the runs folder, the shipped weights'
+    folder (never written), and whether every run is the operator's own (python -m demo on their machine)."""
+    ctx: object
+    page: Page
+    runs_dir: object
+    shipped_dir: object
+    local_operator: bool = False
 
-    def frame_update(frame, session, lang):
-        """A frame of training_frames (or train_in_page) -> the page's update, by component."""
-        out = {progress: frame["progress"]}
-        if "views_for" in frame:  # the views of this kind of model, empty (None: a plot given no rows first
-            generator = frame["views_for"] == "generator"  # shows none of the rows it is given later)
-            named = None if lang == DEFAULT else gr.update(value=None, color_map=curve_colours(lang))
-            out |= {loss_plot: named, samples: gr.update(value=None, visible=generator),
-                    accuracy_plot: gr.update(value=None, visible=not generator),
-                    confusion: gr.update(value=None, visible=not generator)}
-        for name, component in (("losses", loss_plot), ("accuracy", accuracy_plot)):
-            if name in frame:
-                out[component] = frame[name]
-        for name, component in (("samples", samples), ("confusion", confusion)):
-            if name in frame:
-                out[component] = ctx.png(frame[name]) if frame[name] is not None else None
-        if "yours" in frame:
-            out |= your_model_update(session, lang) | {state: session}
-        start_on, pause_on, stop_on, pause_label = BUTTONS[frame["state"]]
-        pause_label = pause_label and say(lang, pause_label.lower())
-        out |= {start_button: gr.update(interactive=start_on), stop_button: gr.update(interactive=stop_on),
-                pause_button: gr.update(interactive=pause_on, **({"value": pause_label} if pause_label else {}))}
-        return out
-
-    def settings_of(kind, start, budget, epochs, batch_size, lr, train_size):
-        return check_training_settings(kind, budget, epochs, batch_size, lr, train_size,
-                                       len(runner.data().x_train), start)
-
-    def owner_of(key):
+    def owner_of(self, key):
         """Whose runs: this browser's key, checked (or the operator's own, on their machine)."""
-        return page_owner(key, local_operator)
+        return page_owner(key, self.local_operator)
 
-    def on_tab_opened(current_size, key, request: gr.Request = None):
-        with h.said_in(language_of(request)):
-            return tab_opened(current_size, key, language_of(request))
+    def settings_of(self, kind, start, budget, epochs, batch_size, lr, train_size):
+        """The page's training settings (Page.settings), checked."""
+        asked = TrainingSettings(kind, budget, epochs, batch_size, lr, train_size, start)
+        return asked.checked(len(self.ctx.runner.data().x_train))
 
-    def tab_opened(current_size, key, lang):
-        data = runner.data()  # loaded here, once, on first use
-        n = len(data.x_train)
-        if data.source == "sample":  # the notice, in the visitor's language
-            notice = "⚠️ " + say(lang, "sample_notice", train=n, test=len(data.x_test))
-        else:
-            notice = f"⚠️ {data.notice}" if data.notice else say(lang, "full_mnist", n=f"{n:,}")
-        return (gr.update(maximum=n, value=min(current_size or n, n)), notice,
-                gr.update(choices=list_runs(runs_dir, owner_of(key))))
 
-    def on_start(session, kind, start, budget, epochs, batch_size, lr, train_size, request: gr.Request = None):
-        lang = language_of(request)
+def your_model_update(tab, session, lang):
+    """The "your model" part of the page, for the visitor's model (None: nothing yet), in their language."""
+    p, model = tab.page, session.yours
+    ready = gr.update(interactive=model is not None)
+    download = (str(zip_model(model, tab.ctx.files.new_path(f"{model.metadata.get('run_id') or model.kind}.zip")))
+                if model is not None else None)
+    return {p.yours_text: describe(model, session.uses(model), lang),
+            p.download_button: gr.update(value=download, interactive=model is not None),
+            p.use_button: ready, p.compare_button: ready, p.save_button: ready,
+            p.name: gr.update(placeholder=run_name_hint(model.kind if model is not None else "generator", lang))}
+
+
+def frame_update(tab, frame, session, lang):
+    """A frame of training_frames (or train_in_page) -> the page's update, by component."""
+    p = tab.page
+    out = {p.progress: frame["progress"]}
+    if "views_for" in frame:  # the views of this kind of model, empty (None: a plot given no rows first
+        generator = frame["views_for"] == "generator"  # shows none of the rows it is given later)
+        named = None if lang == DEFAULT else gr.update(value=None, color_map=curve_colours(lang))
+        out |= {p.loss_plot: named, p.samples: gr.update(value=None, visible=generator),
+                p.accuracy_plot: gr.update(value=None, visible=not generator),
+                p.confusion: gr.update(value=None, visible=not generator)}
+    for name, component in (("losses", p.loss_plot), ("accuracy", p.accuracy_plot)):
+        if name in frame:
+            out[component] = frame[name]
+    for name, component in (("samples", p.samples), ("confusion", p.confusion)):
+        if name in frame:
+            out[component] = tab.ctx.png(frame[name]) if frame[name] is not None else None
+    if "yours" in frame:
+        out |= your_model_update(tab, session, lang) | {p.state: session}
+    start_on, pause_on, stop_on, pause_label = BUTTONS[frame["state"]]
+    pause_label = pause_label and say(lang, pause_label.lower())
+    out |= {p.start_button: gr.update(interactive=start_on), p.stop_button: gr.update(interactive=stop_on),
+            p.pause_button: gr.update(interactive=pause_on, **({"value": pause_label} if pause_label else {}))}
+    return out
+
+
+def on_tab_opened(tab, current_size, key, request: gr.Request = None):
+    with h.said_in(language_of(request)):
+        return tab_opened(tab, current_size, key, language_of(request))
+
+
+def tab_opened(tab, current_size, key, lang):
+    """The tab's data notice, the training-set slider's range and the browser's saved runs, when it is opened."""
+    data = tab.ctx.runner.data()  # loaded here, once, on first use
+    n = len(data.x_train)
+    if data.source == "sample":  # the notice, in the visitor's language
+        notice = "⚠️ " + say(lang, "sample_notice", train=n, test=len(data.x_test))
+    else:
+        notice = f"⚠️ {data.notice}" if data.notice else say(lang, "full_mnist", n=f"{n:,}")
+    return (gr.update(maximum=n, value=min(current_size or n, n)), notice,
+            gr.update(choices=list_runs(tab.runs_dir, tab.owner_of(key))))
+
+
+def defaults_for(kind):
+    """The batch size and learning rate the page shows for `kind`."""
+    d = default_settings(kind)
+    return d.batch_size, d.lr
+
+
+def epochs_shown(budget):
+    return gr.update(visible=BUDGETS[budget] is None)
+
+
+def on_start(tab, session, kind, start, budget, epochs, batch_size, lr, train_size, request: gr.Request = None):
+    lang = language_of(request)
+    with h.said_in(lang):
+        settings = tab.settings_of(kind, start, budget, epochs, batch_size, lr, train_size)
+        return announce(tab.ctx.runner, tab.ctx.shipped, settings, session, lang)
+
+
+def one_training_each(tab, request: gr.Request, *inputs):
+    """on_train's validator, run as the request joins the queue: one training request per visitor. gradio gives it
+    the request first (where its annotated parameter is), then on_train's inputs, which it lets through."""
+    with h.said_in(language_of(request)):
+        tab.ctx.runner.reserve(request.session_hash)
+    return [gr.skip()] * len(inputs)  # one answer per input, each "valid", and the session's state left as it is
+
+
+def on_train(tab, session, kind, start, budget, epochs, batch_size, lr, train_size, request: gr.Request):
+    lang, runner = language_of(request), tab.ctx.runner
+    try:
         with h.said_in(lang):
-            return announce(runner, shipped, settings_of(kind, start, budget, epochs, batch_size, lr, train_size),
-                            session, lang)
+            settings = tab.settings_of(kind, start, budget, epochs, batch_size, lr, train_size)
+            for frame in train_in_page(runner, tab.ctx.shipped, settings, session, request.session_hash, lang=lang):
+                yield frame_update(tab, frame, session, lang)
+    finally:  # a request refused before it waited in line gives its visitor's reservation back
+        runner.release(request.session_hash)
 
-    def one_training_each(session, kind, start, budget, epochs, batch_size, lr, train_size, request: gr.Request):
-        """on_train's validator, run as the request joins the queue: one training request per visitor."""
-        with h.said_in(language_of(request)):
-            runner.reserve(request.session_hash)
-        return [gr.skip()] * 8  # one answer per input, each "valid", and the session's state left as it is
 
-    def on_train(session, kind, start, budget, epochs, batch_size, lr, train_size, request: gr.Request):
-        lang = language_of(request)
-        try:
-            with h.said_in(lang):
-                settings = settings_of(kind, start, budget, epochs, batch_size, lr, train_size)
-                for frame in train_in_page(runner, shipped, settings, session, request.session_hash, lang=lang):
-                    yield frame_update(frame, session, lang)
-        finally:  # a request refused before it waited in line gives its visitor's reservation back
-            runner.release(request.session_hash)
+def on_pause(tab, request: gr.Request):
+    lang = language_of(request)
+    label = pause_or_resume(tab.ctx.runner, request.session_hash)
+    if label is None:
+        gr.Info(say(lang, "nothing_training"), duration=3)
+        return gr.update(value=say(lang, "pause"))
+    return gr.update(value=say(lang, label.lower()))
 
-    def on_pause(request: gr.Request):
-        lang = language_of(request)
-        label = pause_or_resume(runner, request.session_hash)
-        if label is None:
-            gr.Info(say(lang, "nothing_training"), duration=3)
-            return gr.update(value=say(lang, "pause"))
-        return gr.update(value=say(lang, label.lower()))
 
-    def on_stop(request: gr.Request):
-        lang = language_of(request)
-        stopping = runner.stop(owner=request.session_hash)
-        gr.Info(say(lang, "stopping") if stopping else say(lang, "nothing_training"), duration=3)
+def on_stop(tab, request: gr.Request):
+    lang = language_of(request)
+    stopping = tab.ctx.runner.stop(owner=request.session_hash)
+    gr.Info(say(lang, "stopping") if stopping else say(lang, "nothing_training"), duration=3)
 
-    def on_use(session, request: gr.Request = None):
-        lang = language_of(request)
-        with h.said_in(lang):
-            gr.Info(use_in_session(session, ctx.z_dim, lang))
-        return session, ctx.summary(session, lang), describe(session.yours, in_use=True, lang=lang)
 
-    def on_back_to_shipped(session, request: gr.Request = None):
-        lang = language_of(request)
-        session.use_shipped()
-        return session, ctx.summary(session, lang), describe(session.yours, lang=lang)
+def on_use(tab, session, request: gr.Request = None):
+    lang = language_of(request)
+    with h.said_in(lang):
+        gr.Info(use_in_session(session, tab.ctx.z_dim, lang))
+    return session, tab.ctx.summary(session, lang), describe(session.yours, in_use=True, lang=lang)
 
-    def on_save(session, name, key, request: gr.Request = None):
-        lang = language_of(request)
-        with h.said_in(lang):
-            owner = owner_of(key)
-            return (save_in_runs(session, name, runs_dir, shipped_dir, owner=owner, address=address_of(request),
-                                 lang=lang),
-                    gr.update(choices=list_runs(runs_dir, owner)))
 
-    def on_load(session, choice, key, request: gr.Request = None):
-        lang = language_of(request)
-        with h.said_in(lang):
-            session.yours = load_saved(runs_dir, choice, runner.device, owner=owner_of(key))
-        gr.Info(say(lang, "loaded_run", choice=choice))
-        return your_model_update(session, lang) | {state: session}
+def on_back_to_shipped(tab, session, request: gr.Request = None):
+    lang = language_of(request)
+    session.use_shipped()
+    return session, tab.ctx.summary(session, lang), describe(session.yours, lang=lang)
 
-    def on_upload(session, files, request: gr.Request = None):
-        lang = language_of(request)
-        with h.said_in(lang):
-            session.yours = load_uploaded(files, runner.device)
-        gr.Info(say(lang, "uploaded_is_yours", kind=kind_name(session.yours.kind, lang)))
-        return your_model_update(session, lang) | {state: session}
 
-    @inference
-    def on_compare(session, request: gr.Request = None):
-        lang = language_of(request)
-        with h.said_in(lang):
-            picture, text = compare(shipped, session, lang)
-        return gr.update(value=ctx.png(picture) if picture else None, visible=picture is not None), text
+def on_save(tab, session, name, key, request: gr.Request = None):
+    lang = language_of(request)
+    with h.said_in(lang):
+        owner = tab.owner_of(key)
+        return (save_in_runs(session, name, tab.runs_dir, tab.shipped_dir, owner=owner, address=address_of(request),
+                             lang=lang),
+                gr.update(choices=list_runs(tab.runs_dir, owner)))
 
-    settings = [kind, start_from, budget, epochs, batch_size, lr, train_size]
+
+def on_refresh(tab, key):
+    return gr.update(choices=list_runs(tab.runs_dir, tab.owner_of(key)))
+
+
+def on_load(tab, session, choice, key, request: gr.Request = None):
+    lang = language_of(request)
+    with h.said_in(lang):
+        session.yours = load_saved(tab.runs_dir, choice, tab.ctx.runner.device, owner=tab.owner_of(key))
+    gr.Info(say(lang, "loaded_run", choice=choice))
+    return your_model_update(tab, session, lang) | {tab.page.state: session}
+
+
+def on_upload(tab, session, files, request: gr.Request = None):
+    lang = language_of(request)
+    with h.said_in(lang):
+        session.yours = load_uploaded(files, tab.ctx.runner.device)
+    gr.Info(say(lang, "uploaded_is_yours", kind=kind_name(session.yours.kind, lang)))
+    return your_model_update(tab, session, lang) | {tab.page.state: session}
+
+
+@inference
+def on_compare(tab, session, request: gr.Request = None):
+    lang = language_of(request)
+    with h.said_in(lang):
+        picture, text = compare(tab.ctx.shipped, session, lang)
+    return gr.update(value=tab.ctx.png(picture) if picture else None, visible=picture is not None), text
+
+
+def build(ctx, tab, runs_dir, shipped_dir, local_operator=False):
+    """Lay out the tab inside `tab` (the gr.Tab, whose select event loads the data) and bind its handlers: their
+    inputs come from the page, and their answers go to the components by name."""
+    p = lay_out(ctx)
+    this = TrainTab(ctx, p, runs_dir, shipped_dir, local_operator)
     # This browser's key for its saved runs: kept, or made on the first visit, before the runs are listed.
-    (tab.select(owner_key_for_page, owner_key, owner_key, **PRIVATE)
-     .then(on_tab_opened, [train_size, owner_key], [train_size, data_notice, runs_list], show_progress="minimal",
-           **PRIVATE))
-    kind.change(lambda k: (default_settings(k)["batch_size"], default_settings(k)["lr"]), kind, [batch_size, lr],
-                **PRIVATE)
-    budget.change(lambda b: gr.update(visible=BUDGETS[b] is None), budget, epochs, **PRIVATE)
+    (tab.select(owner_key_for_page, p.owner_key, p.owner_key, **PRIVATE)
+     .then(bound(on_tab_opened, this), [p.train_size, p.owner_key], [p.train_size, p.data_notice, p.runs_list],
+           show_progress="minimal", **PRIVATE))
+    p.kind.change(defaults_for, p.kind, [p.batch_size, p.lr], **PRIVATE)
+    p.budget.change(epochs_shown, p.budget, p.epochs, **PRIVATE)
     # One training at a time per server, the others' requests waiting in the runner's line (TRAINING_EVENTS); Pause
     # and Stop are never queued behind them.
-    (start_button.click(on_start, [state, *settings], progress, concurrency_limit=None, **PRIVATE)
-     .success(on_train, [state, *settings], training_view, validator=one_training_each, **TRAINING_EVENTS,
-              show_progress="hidden", **PRIVATE))
-    pause_button.click(on_pause, None, pause_button, concurrency_limit=None, **PRIVATE)
-    stop_button.click(on_stop, None, None, concurrency_limit=None, **PRIVATE)
+    (p.start_button.click(bound(on_start, this), [p.state, *p.settings], p.progress, concurrency_limit=None,
+                          **PRIVATE)
+     .success(bound(on_train, this), [p.state, *p.settings], p.training_view,
+              validator=bound(one_training_each, this), **TRAINING_EVENTS, show_progress="hidden", **PRIVATE))
+    p.pause_button.click(bound(on_pause, this), None, p.pause_button, concurrency_limit=None, **PRIVATE)
+    p.stop_button.click(bound(on_stop, this), None, None, concurrency_limit=None, **PRIVATE)
     # Use and back to shipped: the other tabs redraw what they show with the models now in use (ctx.models_changed).
-    ctx.models_changed(use_button.click(on_use, state, [state, in_use, yours_text], **PRIVATE))
-    compare_button.click(on_compare, state, [compared, compared_text], **PRIVATE)
-    save_button.click(on_save, [state, name, owner_key], [saved, runs_list], **PRIVATE)
-    refresh_button.click(lambda key: gr.update(choices=list_runs(runs_dir, owner_of(key))), owner_key, runs_list,
-                         **PRIVATE)
-    load_button.click(on_load, [state, runs_list, owner_key], [*your_model, state], **PRIVATE)
-    upload.upload(on_upload, [state, upload], [*your_model, state], **PRIVATE)
-    ctx.models_changed(reset_button.click(on_back_to_shipped, state, [state, in_use, yours_text], **PRIVATE))
+    ctx.models_changed(p.use_button.click(bound(on_use, this), p.state, [p.state, p.in_use, p.yours_text],
+                                          **PRIVATE))
+    p.compare_button.click(bound(on_compare, this), p.state, [p.compared, p.compared_text], **PRIVATE)
+    p.save_button.click(bound(on_save, this), [p.state, p.name, p.owner_key], [p.saved, p.runs_list], **PRIVATE)
+    p.refresh_button.click(bound(on_refresh, this), p.owner_key, p.runs_list, **PRIVATE)
+    p.load_button.click(bound(on_load, this), [p.state, p.runs_list, p.owner_key], [*p.your_model, p.state],
+                        **PRIVATE)
+    p.upload.upload(bound(on_upload, this), [p.state, p.upload], [*p.your_model, p.state], **PRIVATE)
+    ctx.models_changed(p.reset_button.click(bound(on_back_to_shipped, this), p.state,
+                                            [p.state, p.in_use, p.yours_text], **PRIVATE))

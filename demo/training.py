@@ -26,7 +26,7 @@ from cvae.evaluate import neg_elbo
 from cvae.models import KINDS, Y_DIM
 from cvae.preprocess import to_grid_image
 from cvae.second_opinion import METADATA_KEY, calibrate_trained
-from cvae.train import LIMITS, SHORT_RUN, new_model, train
+from cvae.train import LIMITS, SHORT_RUN, Hooks, TrainSettings, new_model, train
 
 from .handlers import InputError
 
@@ -111,34 +111,69 @@ def yield_to_requests():
         pass
 
 
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """A training the Train tab or /train asks for: the kind of model, the time budget (a name of BUDGETS), the
+    epochs (which count only with the budget "until N epochs"), the batch size, the peak learning rate, the
+    training images (the first N; None: all) and where it starts from (START_FROM, or its label in START_LABELS).
+    As sent, its values may be anything; `checked` gives clean ones. The page, /train and the runner pass it
+    around as one object; dataclasses.asdict gives what /train answers and a run's metadata record."""
+    kind: str
+    budget: str
+    epochs: int
+    batch_size: int
+    lr: float
+    train_size: int | None
+    start: str = "fresh"
+
+    def __getitem__(self, name):
+        """A setting by its name, as the dict these settings once were is still read (tests, scripts)."""
+        return getattr(self, name)
+
+    def checked(self, available):
+        """These settings, clean, with at most `available` training images; or gr.Error saying what is wrong."""
+        if not isinstance(self.kind, str) or self.kind not in KINDS:
+            raise InputError.of("model_kind", kinds=", ".join(KINDS), value=repr(self.kind))
+        if not isinstance(self.budget, str) or self.budget not in BUDGETS:
+            raise InputError.of("budget_kind", budgets=", ".join(BUDGETS), value=repr(self.budget))
+        by_label = {label: name for name, label in START_LABELS.items()}
+        start = by_label.get(self.start, self.start) if isinstance(self.start, str) else None
+        if start not in START_FROM:
+            raise InputError.of("bad_start", starts=" or ".join(START_LABELS.values()), value=repr(self.start))
+        limits = {"epochs": (1, MAX_EPOCHS), "batch_size": LIMITS["batch_size"], "lr": LIMITS["lr"],
+                  "train_size": (1, available)}
+        names = {key: (f"setting_{key}", {}) for key in limits}  # the settings' names: texts of demo/texts.py
+        values = {"epochs": self.epochs if BUDGETS[self.budget] is None else 1, "batch_size": self.batch_size,
+                  "lr": self.lr, "train_size": self.train_size}
+        for key, v in values.items():
+            lo, hi = limits[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+                raise InputError.of("setting_range", setting=names[key], low=f"{lo:g}", high=f"{hi:g}", value=repr(v))
+            if key != "lr" and int(v) != v:
+                raise InputError.of("setting_whole", setting=names[key], value=repr(v))
+        return TrainingSettings(self.kind, self.budget, int(values["epochs"]), int(self.batch_size), float(self.lr),
+                                int(self.train_size), start)
+
+    def for_cvae(self):
+        """What cvae.train.train runs for these (checked) settings: the short run of their kind (SHORT_RUN's
+        schedule and augmentation) for their budget's seconds, or for their epochs."""
+        short, budget_s = SHORT_RUN[self.kind], BUDGETS[self.budget]
+        return TrainSettings(epochs=self.epochs if budget_s is None else None, batch_size=self.batch_size,
+                             lr=self.lr, schedule=short["schedule"], augment=short["augment"],
+                             train_size=self.train_size, budget_s=budget_s, seed=0)
+
+
 def default_settings(kind):
-    """What the page starts with (and /train runs when given only the model): the short run of cvae.train."""
-    return {"kind": kind, **DEFAULTS, "batch_size": SHORT_RUN[kind]["batch_size"], "lr": SHORT_RUN[kind]["lr"]}
+    """What the page starts with (and /train runs when given only the model): the short run of cvae.train, on all
+    the training images."""
+    return TrainingSettings(kind, DEFAULTS["budget"], DEFAULTS["epochs"], SHORT_RUN[kind]["batch_size"],
+                            SHORT_RUN[kind]["lr"], None, DEFAULTS["start"])
 
 
 def check_training_settings(kind, budget, epochs, batch_size, lr, train_size, available, start="fresh"):
-    """What the Train tab or /train sends -> clean settings, or gr.Error saying what is wrong. `epochs` counts only
-    with the budget "until N epochs"."""
-    if not isinstance(kind, str) or kind not in KINDS:
-        raise InputError.of("model_kind", kinds=", ".join(KINDS), value=repr(kind))
-    if not isinstance(budget, str) or budget not in BUDGETS:
-        raise InputError.of("budget_kind", budgets=", ".join(BUDGETS), value=repr(budget))
-    name = {label: name for name, label in START_LABELS.items()}.get(start, start) if isinstance(start, str) else None
-    if name not in START_FROM:
-        raise InputError.of("bad_start", starts=" or ".join(START_LABELS.values()), value=repr(start))
-    limits = {"epochs": (1, MAX_EPOCHS), "batch_size": LIMITS["batch_size"], "lr": LIMITS["lr"],
-              "train_size": (1, available)}
-    names = {key: (f"setting_{key}", {}) for key in limits}  # the settings' names: texts of demo/texts.py
-    values = {"epochs": epochs if BUDGETS[budget] is None else 1, "batch_size": batch_size, "lr": lr,
-              "train_size": train_size}
-    for key, v in values.items():
-        lo, hi = limits[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
-            raise InputError.of("setting_range", setting=names[key], low=f"{lo:g}", high=f"{hi:g}", value=repr(v))
-        if key != "lr" and int(v) != v:
-            raise InputError.of("setting_whole", setting=names[key], value=repr(v))
-    return {"kind": kind, "budget": budget, "epochs": int(values["epochs"]), "batch_size": int(batch_size),
-            "lr": float(lr), "train_size": int(train_size), "start": name}
+    """What the Train tab or /train sends -> clean TrainingSettings, or gr.Error saying what is wrong. `epochs`
+    counts only with the budget "until N epochs"."""
+    return TrainingSettings(kind, budget, epochs, batch_size, lr, train_size, start).checked(available)
 
 
 def start_model(start, kind, shipped, session):
@@ -160,7 +195,7 @@ class Snapshot:
     run_id: str
     kind: str
     status: str                 # starting, running, paused, measuring, done, stopped, failed
-    settings: dict
+    settings: TrainingSettings
     epoch: int                  # of the training data, 1-based once training
     step: int                   # within the epoch, of `steps`
     steps: int
@@ -184,11 +219,11 @@ class Snapshot:
 
     @property
     def budget(self):
-        return self.settings["budget"]
+        return self.settings.budget
 
     @property
     def epochs(self):
-        return self.settings["epochs"]
+        return self.settings.epochs
 
 
 class TrainingJob:
@@ -198,7 +233,7 @@ class TrainingJob:
     def __init__(self, settings, owner, device, start_model=None, max_seconds=None):
         self.settings, self.owner, self.device = settings, owner, device
         self.max_seconds = max_seconds      # the server's ceiling of wall time for a run, or None
-        self.kind = settings["kind"]
+        self.kind = settings.kind
         self.start_model = start_model
         self.run_id = f"{self.kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.stop_event, self.done_event, self.pause_event = threading.Event(), threading.Event(), threading.Event()
@@ -288,7 +323,7 @@ class TrainingJob:
         of training so far."""
         if self.fraction <= 0 or self.train_seconds <= 0:
             return None
-        budget = BUDGETS[self.settings["budget"]]
+        budget = BUDGETS[self.settings.budget]
         left = budget - self.train_seconds if budget else self.train_seconds * (1 - self.fraction) / self.fraction
         left = max(0.0, left) * (1 + self.watch_seconds / self.train_seconds)
         if self.max_seconds is not None:
@@ -300,7 +335,7 @@ class TrainingJob:
         with self._lock:
             now = self.ended or time.monotonic()  # a finished job's clock stops
             return Snapshot(
-                run_id=self.run_id, kind=self.kind, status=self.status, settings=dict(self.settings),
+                run_id=self.run_id, kind=self.kind, status=self.status, settings=self.settings,
                 epoch=self.epoch, step=self.step, steps=self.steps, global_step=self.global_step, loss=self.loss,
                 fraction=self.fraction, train_seconds=self.train_seconds, eta_s=self.eta_s(),
                 images_per_s=self.images / self.train_seconds if self.train_seconds > 0 else 0.0,
@@ -315,13 +350,14 @@ class TrainingJob:
 
     def result(self):
         """What /train answers: the run id, its settings, its progress and its final test figures."""
-        return {"run_id": self.run_id, "model": self.kind, "status": self.status, "settings": self.settings,
+        return {"run_id": self.run_id, "model": self.kind, "status": self.status,
+                "settings": dataclasses.asdict(self.settings),
                 "data": self.data_source, "progress": self.progress(), "test": self.final,
                 "history": [dict(m) for m in self.history]}
 
     def progress(self):
         return {"partial": self.status == "stopped", "steps": self.global_step, "images": self.images,
-                "epochs": round(self.images / max(1, self.settings["train_size"]), 3),
+                "epochs": round(self.images / max(1, self.settings.train_size), 3),
                 "train_seconds": round(self.train_seconds, 1)}
 
 
@@ -507,11 +543,10 @@ class TrainingRunner:
 
             job.record_test(*self._evaluate(job, model, eval_x, eval_y))  # where the test curve starts
             job.record_start(data.source)
-            settings = SHORT_RUN[job.kind]
-            train(model, data, s["epochs"] if BUDGETS[s["budget"]] is None else None, s["batch_size"], s["lr"],
-                  seed=0, train_size=s["train_size"], schedule=settings["schedule"], budget_s=BUDGETS[s["budget"]],
-                  augment_data=settings["augment"], measure_epochs=False, progress=False, on_step=on_step,
-                  on_epoch=job.record_epoch, should_stop=job.should_stop, should_pause=job.should_pause)
+            settings = s.for_cvae()
+            train(model, data, settings, measure_epochs=False, progress=False,
+                  hooks=Hooks(on_step=on_step, on_epoch=job.record_epoch, should_stop=job.should_stop,
+                              should_pause=job.should_pause))
             time_limit = job.out_of_time() and not job.stop_event.is_set()
             stopped = job.stop_event.is_set() or job.abandoned() or time_limit
             job.record_measuring()
@@ -522,8 +557,8 @@ class TrainingRunner:
             job.record_test(final, confusion)
             model.metadata = {"run_id": job.run_id, "progress": job.progress() | {"partial": stopped},
                               "test": final, "history": job.history,
-                              "training": {**s, "data": data.source, "device": str(self.device), "source": "demo",
-                                           "schedule": settings["schedule"]}}
+                              "training": {**dataclasses.asdict(s), "data": data.source, "device": str(self.device),
+                                           "source": "demo", "schedule": settings.schedule}}
             job.record_end(model, final, stopped, time_limit)
             if job.kind == "generator":
                 # Not a daemon (a thread takes its maker's by default): a process that exits waits for it, some
@@ -542,8 +577,8 @@ class TrainingRunner:
     def _calibrate(model, data):
         """A trained generator's own threshold for model 1's "not a digit" (cvae/second_opinion.py), in its metadata
         (and so in its JSON when saved): measured after the run has ended, beside the requests, so that its trainer
-        does not wait for it (~20 ms a test image on a core; the next run starts training once it is done); until
-        it is there, the page gives model 1's answer without a verdict."""
+        does not wait for it (the next run starts training once it is done); until it is there, the page gives
+        model 1's answer without a verdict."""
         yield_to_requests()
         try:
             calibration = calibrate_trained(model, data.x_test, data.y_test)

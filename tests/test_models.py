@@ -7,7 +7,7 @@ import torch
 
 from cvae.data import load_sample
 from cvae.models import ARCHS, CVAE, one_hot
-from cvae.train import ONE_CYCLE_WARMUP, SCHEDULES, check_settings, learning_rate_factor, train
+from cvae.train import ONE_CYCLE_WARMUP, SCHEDULES, Hooks, TrainSettings, check_settings, learning_rate_factor, train
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_train_records_metrics_and_is_reproducible(sample):
     for _ in range(2):
         torch.manual_seed(3)  # the initial weights; train() seeds the batches and the noise
         model = CVAE("classifier", "mlp")
-        history = train(model, sample, epochs=1, batch_size=256, train_size=1024, seed=3, progress=False)
+        history = train(model, sample, TrainSettings(epochs=1, batch_size=256, train_size=1024, seed=3), progress=False)
         runs.append((history[0]["train_loss"], [p.detach().clone() for p in model.parameters()]))
     m = history[0]
     assert set(m) >= {"epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "seconds"}
@@ -87,8 +87,8 @@ def test_stop_ends_training_within_a_step_and_keeps_what_it_learnt(sample):
     model = CVAE("generator", "mlp")
     before = [p.detach().clone() for p in model.parameters()]
     steps = []
-    history = train(model, sample, epochs=5, batch_size=64, progress=False, measure_epochs=False,
-                    on_step=lambda info: steps.append(info), should_stop=lambda: len(steps) >= 3)
+    history = train(model, sample, TrainSettings(epochs=5, batch_size=64), progress=False, measure_epochs=False,
+                    hooks=Hooks(on_step=lambda info: steps.append(info), should_stop=lambda: len(steps) >= 3))
     assert len(steps) == 3 and len(history) == 1 and not model.training
     assert steps[-1]["done"] == 3 / (5 * math.ceil(len(sample.x_train) / 64))
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
@@ -105,8 +105,8 @@ def test_a_time_budget_ends_the_run_and_paces_the_schedule(sample):
         return False
 
     start = time.perf_counter()
-    train(model, sample, batch_size=64, budget_s=1.0, schedule="one_cycle", progress=False, measure_epochs=False,
-          on_step=infos.append, should_pause=should_pause)
+    train(model, sample, TrainSettings(batch_size=64, budget_s=1.0, schedule="one_cycle"), progress=False,
+          measure_epochs=False, hooks=Hooks(on_step=infos.append, should_pause=should_pause))
     assert infos[-1]["done"] == 1.0 and 1.0 <= infos[-1]["seconds"] < 1.5
     assert time.perf_counter() - start > infos[-1]["seconds"] + 0.4  # the pause was not counted
     dones = [i["done"] for i in infos]
