@@ -31,7 +31,10 @@ CLASSIFY_SAMPLES = 8        # p(y|x,z) averaged over this many prior draws of z 
 CLASSIFY_SEED = 0           # ... always the same ones, so a drawing gets the same answer every time
 MAX_Z_TEXT = 20_000         # characters of an API caller's z; far more than 64 numbers need
 MAX_SEED = 2**31 - 1        # a seed of the grid's prior draws: 0 ... MAX_SEED
-BLANK_MESSAGE = "draw a digit"
+# Model 2's answer to a blank picture: the text draw_a_digit in English, as the API says it (/classify gives it to
+# gr.Label). It is also the mark of "no answer": the Draw tab, given this very object (`is`), says the text in the
+# visitor's language instead.
+BLANK_MESSAGE = say(DEFAULT, "draw_a_digit")
 # The download link under a picture, in every language (the page shows its own): the pictures are redrawn while a
 # slider moves, and their answer spends nothing on the visitor's language.
 DOWNLOAD_LINK = in_every_language("download_png")

@@ -1,7 +1,9 @@
-"""The table of texts (demo/texts.py): both languages have the same keys and the same placeholders; the texts the
-page translates itself (static) have none; every message a handler shows a visitor comes from the table; the
-visitor's language is told from the page's ?lang= (the Referer of its events) or the browser's language."""
+"""The texts (demo/lang/LANG.json, read by demo/texts.py): each language is one JSON file of texts only; both languages
+have the same keys and the same placeholders; the texts the page translates itself (static) have none; every message
+a handler shows a visitor comes from the files; the visitor's language is told from the page's ?lang= (the Referer of
+its events) or the browser's language."""
 import ast
+import json
 import re
 import string
 from pathlib import Path
@@ -10,7 +12,8 @@ from types import SimpleNamespace
 import pytest
 
 from demo import handlers as h
-from demo.texts import EN, JA, TEXTS, every_language, in_every_language, language_of, picture_font, say, static
+from demo.texts import (EN, JA, LANG_DIR, LANGUAGES, TEXTS, every_language, in_every_language, language_of,
+                        picture_font, say, static)
 
 DEMO = Path(__file__).resolve().parent.parent / "demo"
 # Messages for API callers only, in English as the API is (the page cannot send these values: its sliders, radios
@@ -21,6 +24,22 @@ API_ONLY = {("handlers.py", f) for f in ("check_digit", "check_z", "parse_z_text
 
 def placeholders(text):
     return sorted(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
+
+
+def no_repeated_keys(pairs):
+    """json.loads keeps the last of a repeated key without a word: here it is an error."""
+    keys = [key for key, _ in pairs]
+    assert len(keys) == len(set(keys)), sorted({key for key in keys if keys.count(key) > 1})
+    return dict(pairs)
+
+
+def test_each_language_is_one_json_file_of_texts_only():
+    assert sorted(path.name for path in LANG_DIR.iterdir()) == sorted(f"{lang}.json" for lang in LANGUAGES)
+    for lang in LANGUAGES:
+        table = json.loads((LANG_DIR / f"{lang}.json").read_text(encoding="utf-8"), object_pairs_hook=no_repeated_keys)
+        assert isinstance(table, dict) and table, lang
+        assert all(isinstance(key, str) and isinstance(text, str) for key, text in table.items()), lang
+        assert table == TEXTS[lang], lang
 
 
 def test_both_languages_have_the_same_keys_and_placeholders():
