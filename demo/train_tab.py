@@ -75,16 +75,17 @@ def progress_text(snap, lang=DEFAULT):
     speed = say(lang, "speed", speed=f"{snap.images_per_s:,.0f}") if snap.images_per_s else ""
     loss = say(lang, "loss_now", loss=f"{snap.loss:.2f}") if snap.loss is not None else ""
     budget = BUDGETS[snap.budget]
-    seconds = f"{snap.train_seconds:.0f}"
-    clock = (say(lang, "clock_budget", seconds=seconds, budget=budget) if budget
-             else say(lang, "clock_epochs", seconds=seconds, percent=f"{snap.fraction * 100:.0f}", epochs=snap.epochs))
+    # A budget counts the wall time from Start (to Finished, the measurement included); N epochs, the training's.
+    clock = (say(lang, "clock_budget", seconds=f"{snap.seconds:.0f}", budget=budget) if budget
+             else say(lang, "clock_epochs", seconds=f"{snap.train_seconds:.0f}", percent=f"{snap.fraction * 100:.0f}",
+                      epochs=snap.epochs))
     eta = say(lang, "eta", eta=f"{snap.eta_s:.0f}") if snap.eta_s is not None else ""
     if status == "running":
         return say(lang, "training_running", kind=kind, clock=clock, where=where, speed=speed, loss=loss, eta=eta)
     if status == "paused":
         return say(lang, "training_paused", where=where, clock=clock)
     if status == "measuring":
-        return say(lang, "training_measuring", kind=kind)
+        return say(lang, "training_measuring", kind=kind, eta=eta)
     final = snap.final or {}
     figures = say(lang, "final_test_loss", loss=f"{final['test_loss']:.2f}") if "test_loss" in final else ""
     if "test_accuracy" in final:
@@ -92,7 +93,7 @@ def progress_text(snap, lang=DEFAULT):
     ended = say(lang, "finished") if status == "done" else say(lang, "stopped_at", where=where)
     if snap.time_limit_s:
         ended += say(lang, "time_limit", limit=duration(snap.time_limit_s, lang))
-    return say(lang, "training_ended", ended=ended, seconds=seconds, figures=figures)
+    return say(lang, "training_ended", ended=ended, seconds=f"{snap.train_seconds:.0f}", figures=figures)
 
 
 def plotted_tests(snap):

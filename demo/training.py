@@ -30,7 +30,9 @@ from cvae.train import LIMITS, SHORT_RUN, Hooks, TrainSettings, new_model, train
 
 from .handlers import InputError
 
-BUDGETS = {"30 s": 30, "1 min": 60, "5 min": 300, "until N epochs": None}  # seconds of training steps
+# A budget is the visitor's wall time from Start to Finished: the training's steps get what is left of it once
+# the evaluations for the page and the final measurement on the test set are set aside (TrainingJob.plan).
+BUDGETS = {"30 s": 30, "1 min": 60, "5 min": 300, "until N epochs": None}
 # Where a training starts: a fresh model, a copy of the shipped one, or a copy of the visitor's own. The names are
 # what the page and /train send; the labels are what the page shows (and /train takes them too).
 START_FROM = ("fresh", "shipped", "yours")
@@ -40,6 +42,7 @@ MAX_EPOCHS = 50             # a web visitor holds the server's only training slo
 PREVIEW_EVERY_S = 1.0       # the generator's samples are redrawn this often during training
 EVAL_EVERY_S = 6.0          # the test loss (and accuracy) on EVAL_IMAGES test images, this often (of training)
 EVAL_IMAGES = 1000
+MIN_TRAINING_SHARE = 0.5    # of a budget, for the training's steps, whatever the estimates say
 # A visitor's training is watched by their page or API call: each frame it is sent marks it as seen. gradio stops
 # asking for frames once the client has gone (its event is no longer alive), so a run nobody watches any more stops
 # after this long, and so does a place in the line for the slot.
@@ -202,8 +205,9 @@ class Snapshot:
     global_step: int
     loss: float | None          # the last step's
     fraction: float             # of the run done
-    train_seconds: float        # of training steps (what the budget counts)
-    eta_s: float | None
+    train_seconds: float        # of training steps
+    train_budget_s: float | None  # the seconds of training steps the budget leaves (TrainingJob.plan)
+    eta_s: float | None         # seconds to Finished, the final measurement included
     images_per_s: float
     seconds: float              # since the job was made, all included
     losses: list                # (global step, training loss) for every step
@@ -241,6 +245,8 @@ class TrainingJob:
         self.status = "starting"
         self.epoch = self.step = self.steps = self.global_step = self.images = 0
         self.fraction = self.train_seconds = self.watch_seconds = 0.0  # training; measuring and drawing for the page
+        self.train_budget_s = None          # set by plan(), for a budget of time
+        self.measure_s, self.measuring_since = 0.0, None  # the final measurement: its estimate, when it began
         self.loss, self.error, self.model, self.data_source, self.final = None, None, None, None, None
         self.losses, self.tests, self.history = [], [], []
         self.preview, self.preview_version, self.confusion = None, 0, None
@@ -248,6 +254,11 @@ class TrainingJob:
         self.ended, self.hit_time_limit = None, False
 
     # What the worker records --------------------------------------------------------------------------------------
+
+    def record_begin(self):
+        """The run begins (the last run's calibration over): its clock, and its budget's, start now."""
+        with self._lock:
+            self.started = time.monotonic()
 
     def record_start(self, data_source):
         with self._lock:
@@ -279,7 +290,21 @@ class TrainingJob:
 
     def record_measuring(self):
         with self._lock:
-            self.status = "measuring"
+            self.status, self.measuring_since = "measuring", time.monotonic()
+
+    def plan(self, eval_s, test_images, preview_s=0.0):
+        """The seconds of training steps that the budget leaves, given what an evaluation of EVAL_IMAGES took
+        (`eval_s`) and a preview of the samples (`preview_s`): the budget less the time spent so far, the final
+        measurement on `test_images` and the evaluations and previews for the page while it trains; at least
+        MIN_TRAINING_SHARE of the budget. None for a run of N epochs. Also what eta_s counts for the measurement."""
+        self.measure_s = eval_s * test_images / EVAL_IMAGES + preview_s
+        budget = BUDGETS[self.settings.budget]
+        if budget is None:
+            return None
+        watch_share = eval_s / EVAL_EVERY_S + (preview_s / PREVIEW_EVERY_S if self.kind == "generator" else 0.0)
+        left = budget - (time.monotonic() - self.started) - self.measure_s
+        self.train_budget_s = max(MIN_TRAINING_SHARE * budget, left / (1 + watch_share))
+        return self.train_budget_s
 
     def record_end(self, model, final, stopped, time_limit=False):
         with self._lock:
@@ -319,13 +344,17 @@ class TrainingJob:
         return paused
 
     def eta_s(self):
-        """Seconds left: the training time left, plus what measuring and drawing for the page have taken per second
-        of training so far."""
+        """Seconds to Finished: the training time left, plus what drawing for the page has taken per second of
+        training so far, plus the final measurement (its estimate, less what of it has passed)."""
+        if self.ended is not None:
+            return 0.0
+        if self.measuring_since is not None:
+            return max(0.0, self.measure_s - (time.monotonic() - self.measuring_since))
         if self.fraction <= 0 or self.train_seconds <= 0:
             return None
-        budget = BUDGETS[self.settings.budget]
+        budget = self.train_budget_s
         left = budget - self.train_seconds if budget else self.train_seconds * (1 - self.fraction) / self.fraction
-        left = max(0.0, left) * (1 + self.watch_seconds / self.train_seconds)
+        left = max(0.0, left) * (1 + self.watch_seconds / self.train_seconds) + self.measure_s
         if self.max_seconds is not None:
             left = min(left, max(0.0, self.max_seconds - (time.monotonic() - self.started)))
         return left
@@ -337,7 +366,8 @@ class TrainingJob:
             return Snapshot(
                 run_id=self.run_id, kind=self.kind, status=self.status, settings=self.settings,
                 epoch=self.epoch, step=self.step, steps=self.steps, global_step=self.global_step, loss=self.loss,
-                fraction=self.fraction, train_seconds=self.train_seconds, eta_s=self.eta_s(),
+                fraction=self.fraction, train_seconds=self.train_seconds, train_budget_s=self.train_budget_s,
+                eta_s=self.eta_s(),
                 images_per_s=self.images / self.train_seconds if self.train_seconds > 0 else 0.0,
                 seconds=now - self.started, losses=list(self.losses), tests=list(self.tests),
                 history=[dict(m) for m in self.history], preview=self.preview,
@@ -358,7 +388,8 @@ class TrainingJob:
     def progress(self):
         return {"partial": self.status == "stopped", "steps": self.global_step, "images": self.images,
                 "epochs": round(self.images / max(1, self.settings.train_size), 3),
-                "train_seconds": round(self.train_seconds, 1)}
+                "train_seconds": round(self.train_seconds, 1),
+                "seconds": round((self.ended or time.monotonic()) - self.started, 1)}
 
 
 class TrainingRunner:
@@ -518,6 +549,7 @@ class TrainingRunner:
             # One thread of training work at a time (training_threads): the last run's calibration ends first.
             if self._calibrating is not None:
                 self._calibrating.join()
+            job.record_begin()
             data = self.data()
             s = job.settings
             model = (copy.deepcopy(job.start_model).to(self.device) if job.start_model is not None
@@ -541,9 +573,19 @@ class TrainingRunner:
                 REQUESTS.wait_idle(STEP_WAIT_S)  # between steps: requests first
                 time.sleep(0)  # and hand the GIL to a waiting one now, not at the next switch
 
-            job.record_test(*self._evaluate(job, model, eval_x, eval_y))  # where the test curve starts
-            job.record_start(data.source)
+            # Where the test curve starts, and the first samples: their times plan the budget (TrainingJob.plan).
+            began = time.monotonic()
+            job.record_test(*self._evaluate(job, model, eval_x, eval_y))
+            eval_s, preview_s = time.monotonic() - began, 0.0
+            if job.kind == "generator":
+                began = last["preview"] = time.monotonic()
+                job.record_preview(self._preview(model, preview_z))
+                preview_s = time.monotonic() - began
             settings = s.for_cvae()
+            train_budget_s = job.plan(eval_s, len(data.x_test), preview_s)
+            if train_budget_s is not None:
+                settings = dataclasses.replace(settings, budget_s=train_budget_s)
+            job.record_start(data.source)
             train(model, data, settings, measure_epochs=False, progress=False,
                   hooks=Hooks(on_step=on_step, on_epoch=job.record_epoch, should_stop=job.should_stop,
                               should_pause=job.should_pause))

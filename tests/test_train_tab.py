@@ -166,8 +166,27 @@ def test_a_time_budget_ends_the_run(runner, monkeypatch):
     job = start_job(runner, settings("classifier", budget="3 s", train_size=4000))
     snap = wait_done(job, timeout=60)
     assert snap.status == "done", snap.error
-    assert 3 <= snap.train_seconds <= 3.5 and snap.fraction == 1.0 and snap.eta_s == 0
-    assert "3 s of 3 s" in t.progress_text(dataclasses.replace(snap, status="running"))
+    # The budget is the wall time from Start to Finished: the training's steps got what the estimates of the
+    # evaluations and the final measurement left of it (at least half), and all of it ended about on time.
+    assert 1.5 <= snap.train_budget_s < 3 and snap.train_seconds == pytest.approx(snap.train_budget_s, abs=0.3)
+    assert snap.fraction == 1.0 and snap.eta_s == 0 and snap.seconds < 3 * 1.5
+    assert f"{snap.seconds:.0f} s of 3 s" in t.progress_text(dataclasses.replace(snap, status="running"))
+
+
+def test_the_page_says_how_long_the_final_measurement_takes(runner, monkeypatch):
+    monkeypatch.setitem(BUDGETS, "3 s", 3)
+    job = start_job(runner, settings("generator", budget="3 s", train_size=2000))
+    seen = []
+    while not job.wait(0.05):
+        job.touch()  # as the page does
+        snap = job.snapshot()
+        if snap.status in ("running", "measuring"):
+            seen.append((snap.status, snap.eta_s, t.progress_text(snap)))
+    measuring = [s for s in seen if s[0] == "measuring"]
+    assert measuring, "the measurement was never seen"  # a 3 s run on the sample: it lasts a good part of a second
+    assert all(eta is not None and eta >= 0 and f"about {eta:.0f} s left" in text for _, eta, text in measuring)
+    running = [eta for status, eta, _ in seen if status == "running" and eta is not None]
+    assert running and max(running) <= 3  # the time left counts to Finished, within the budget
 
 
 # --- The page's handlers, without a browser -----------------------------------------------------------------------
