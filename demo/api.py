@@ -1,12 +1,13 @@
-"""The named API endpoints for gradio_client: /generate, /classify, /grid, /train, /session_models. Their inputs
+"""The named API endpoints for gradio_client: /generate, /classify, /grid, /elbo_terms, /train, /session_models. Their inputs
 and outputs are hidden components; each endpoint calls the same handlers as the page."""
 import dataclasses
 
 import gradio as gr
 
+from . import elbo_panel
 from . import handlers as h
 from .bound import bound
-from .shared import RAW, inference
+from .shared import KINDS, RAW, inference
 from .training import (BUDGETS, DEFAULTS, START_FROM, START_LABELS, TRAINING_EVENTS, TrainingSettings,
                        default_settings, start_model)
 
@@ -27,6 +28,15 @@ def classify(ctx, session, image):
 def grid(ctx, session, digit, seed, n):
     return ctx.png(h.sample_grid(ctx.model_of(session, "generator"), digit, h.GRID_SAMPLES if n is None else n,
                                  0 if seed is None else seed))
+
+
+@inference
+def elbo_terms(ctx, session, image, digit, model):
+    """/elbo_terms: the two terms of -ELBO for an uploaded picture and a digit, as JSON (demo/elbo_panel.py)."""
+    kind = model or "generator"
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise h.InputError.of("model_kind", kinds=", ".join(KINDS), value=repr(model))
+    return elbo_panel.terms_json(ctx.model_of(session, kind), h.read_upload(h.upload_path(image)), digit)
 
 
 def one_training_each(runner, request: gr.Request, *inputs):
@@ -128,3 +138,9 @@ def build(ctx):
                           "trained model.")
     gr.on([], bound(session_models, ctx), [state], models, api_name="session_models",
           api_description="The ids of the models this session uses ('shipped:...' or a run id).")
+    gr.on([], bound(elbo_terms, ctx), [state, image, digit, model], metrics, api_name="elbo_terms", preprocess=False,
+          api_description="The two terms of the loss for a picture read as `digit` (0-9) by `model` ('generator', "
+                          "the default, or 'classifier'): {neg_elbo, reconstruction (-E_q[log p(x|z,y)], or "
+                          "log p(y|x,z) for the classifier), kl, kl_per_dim, z_mean, z_std (q(z|x,y)), digit, "
+                          "share_above (the share of MNIST's test digits of that digit with a higher -ELBO)}, in "
+                          "nats. A blank picture, one that is not an image, or a digit out of 0-9 is refused.")

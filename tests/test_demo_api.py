@@ -304,3 +304,26 @@ def test_no_file_beyond_the_apps_own_is_served(served_app, path):
     r = httpx.get(served_app[0].rstrip("/") + "/gradio_api/file=" + path)
     assert r.status_code in (403, 404), (path, r.status_code)
     assert b"root:" not in r.content and b"import gradio" not in r.content
+
+
+def test_elbo_terms_of_an_uploaded_picture_and_its_refusals(client, drawn_one, tmp_path):
+    """/elbo_terms: the two terms of the loss for a picture and a digit, for either model; bad input refused."""
+    drawn_one.save(tmp_path / "one.png")
+    one = handle_file(str(tmp_path / "one.png"))
+    terms = client.predict(one, 1, "generator", api_name="/elbo_terms")
+    assert {"neg_elbo", "reconstruction", "kl", "kl_per_dim", "z_mean", "z_std", "digit"} <= set(terms)
+    assert terms["digit"] == 1 and terms["model"] == "generator"
+    assert terms["neg_elbo"] == pytest.approx(terms["kl"] + terms["reconstruction"], abs=1e-3)
+    assert sum(terms["kl_per_dim"]) == pytest.approx(terms["kl"], abs=1e-2) and min(terms["z_std"]) > 0
+    as_seven = client.predict(one, 7, "generator", api_name="/elbo_terms")
+    assert as_seven["neg_elbo"] > terms["neg_elbo"]  # a 1 called a 7 is explained worse
+    by_model2 = client.predict(one, 1, "classifier", api_name="/elbo_terms")
+    assert by_model2["model"] == "classifier"
+    assert by_model2["reconstruction"] < client.predict(one, 7, "classifier", api_name="/elbo_terms")["reconstruction"]
+    Image.new("RGB", (200, 200), "white").save(tmp_path / "blank.png")
+    (tmp_path / "note.png").write_bytes(b"not a picture at all")
+    for args, message in (((handle_file(str(tmp_path / "blank.png")), 1, "generator"), "blank"),
+                          ((handle_file(str(tmp_path / "note.png")), 1, "generator"), "could not be read as an image"),
+                          ((one, 12, "generator"), "0"), ((one, 1, "judge"), "must be one of")):
+        with pytest.raises(AppError, match=message):
+            client.predict(*args, api_name="/elbo_terms")

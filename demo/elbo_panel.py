@@ -1,0 +1,99 @@
+"""The two terms of the loss, live (cvae/elbo_terms.py): for the picture in front of the visitor and its digit, the
+reconstruction term and the KL term in nats, their sum (-ELBO), how it compares with MNIST's test digits of that
+digit, and the KL split over the z dimensions as a small bar chart; for model 1 and for model 2. Pure functions of
+the models and the picture, used by the tabs and by /elbo_terms (demo/api.py)."""
+import html
+
+from cvae.elbo_terms import elbo_terms, reference_figures, share_above
+
+from . import handlers as h
+from .explore import cached, test_digits
+from .texts import DEFAULT, say
+
+BAR_W, BAR_GAP, BARS_H = 14, 3, 60
+LABEL_EVERY = 1             # z dimensions labelled under the bars: every one up to 16 bars, else every 8th
+
+
+def reference(model):
+    """MNIST's test digits' -ELBO for this model, per digit (sorted), measured once per model (a few seconds)."""
+    images, labels = test_digits()
+    return cached(model, "elbo_reference", lambda: reference_figures(model, images, labels))
+
+
+def terms_of(model, x, digit):
+    """The terms for one (28, 28) picture with its digit: floats and lists, and `share_above` (the share of the
+    test digits of `digit` whose -ELBO is higher than this picture's)."""
+    t = elbo_terms(model, x[None], [digit])
+    neg_elbo = float(t["neg_elbo"][0])
+    return {"neg_elbo": neg_elbo, "reconstruction": float(t["reconstruction"][0]), "kl": float(t["kl"][0]),
+            "kl_per_dim": t["kl_per_dim"][0].tolist(), "z_mean": t["z_mean"][0].tolist(),
+            "z_std": t["z_std"][0].tolist(), "digit": int(digit),
+            "share_above": share_above(reference(model).get(int(digit), []), neg_elbo)}
+
+
+def terms_json(model, image, digit):
+    """/elbo_terms: the terms for an uploaded picture and a digit, as JSON. A blank picture, one that is not an
+    image, or a digit out of 0-9 -> InputError saying so."""
+    digit = h.check_digit(digit)
+    x = h.to_model_input(image)
+    if x is None:
+        raise h.InputError.of("blank_picture")
+    out = terms_of(model, x, digit)
+    return {"model": model.kind, **{k: _rounded(v) for k, v in out.items()}}
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, list):
+        return [round(v, 4) for v in value]
+    return value
+
+
+def kl_bars_svg(kl_per_dim, title):
+    """The KL of each z dimension as bars (the tallest full height), labelled z1 ... zN."""
+    n, top = len(kl_per_dim), max(max(kl_per_dim), 1e-9)
+    every = LABEL_EVERY if n <= 16 else 8
+    width = n * (BAR_W + BAR_GAP)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="kl-bars" role="img" viewBox="0 0 {width} '
+             f'{BARS_H + 16}" width="{width}" height="{BARS_H + 16}"><title>{html.escape(title)}</title>']
+    for i, value in enumerate(kl_per_dim):
+        bar = max(1.0, BARS_H * value / top)
+        x = i * (BAR_W + BAR_GAP)
+        parts.append(f'<rect x="{x}" y="{BARS_H - bar:.1f}" width="{BAR_W}" height="{bar:.1f}" '
+                     f'fill="currentColor" data-dim="{i + 1}" data-kl="{value:.3f}"><title>z{i + 1}: '
+                     f'{value:.2f}</title></rect>')
+        if i % every == 0 or n <= 16:
+            parts.append(f'<text x="{x + BAR_W / 2}" y="{BARS_H + 13}" font-size="10" text-anchor="middle" '
+                         f'fill="currentColor">z{i + 1}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def panel_html(terms, kind, lang=DEFAULT):
+    """One model's panel: its two terms and their sum in nats, the comparison with the test digits, the KL bars."""
+    digit = terms["digit"]
+    name = say(lang, f"model_name_{kind}")
+    rows = [(say(lang, f"elbo_reconstruction_{kind}"), terms["reconstruction"], "reconstruction"),
+            (say(lang, "elbo_kl"), terms["kl"], "kl"),
+            (say(lang, "elbo_sum"), terms["neg_elbo"], "neg-elbo")]
+    table = "".join(f'<tr class="{cls}"><th>{html.escape(label)}</th><td id="{kind}-{cls}">{value:.1f}</td>'
+                    f'<td>{say(lang, "nats")}</td></tr>' for label, value, cls in rows)
+    share = terms["share_above"]
+    compare = ("" if share is None else
+               f'<p class="elbo-compare" id="{kind}-compare">'
+               f'{say(lang, "elbo_lower_than", share=f"{share * 100:.0f}", digit=digit)}</p>')
+    bars_title = say(lang, "elbo_kl_dims")
+    return (f'<div class="elbo-panel" id="elbo-{kind}" data-digit="{digit}">'
+            f'<div class="elbo-title">{html.escape(say(lang, "elbo_heading", name=name, digit=digit))}</div>'
+            f'<table class="elbo-terms">{table}</table>{compare}'
+            f'<div class="caption">{html.escape(bars_title)}</div>{kl_bars_svg(terms["kl_per_dim"], bars_title)}'
+            f'</div>')
+
+
+def panels_html(generator, classifier, x, digit, lang=DEFAULT):
+    """Both models' panels for the picture x (28, 28) read as `digit`; '' without a picture."""
+    if x is None or digit is None:
+        return ""
+    return (f'<div class="elbo-panels">{panel_html(terms_of(generator, x, digit), "generator", lang)}'
+            f'{panel_html(terms_of(classifier, x, digit), "classifier", lang)}</div>')
