@@ -18,6 +18,7 @@ from cvae.weights import WEIGHTS_DIR, load_weights  # noqa: E402
 from . import api, draw_tab, generate_tab, model_tab, train_tab  # noqa: E402
 from .texts import EN, EVERY_LANGUAGE_CSS, I18N, JA, static  # noqa: E402
 from .body_limit import BodyLimit  # noqa: E402
+from .page_files import page_file  # noqa: E402
 from .page_language import PageLanguage  # noqa: E402
 from .shared import Session, Shared  # noqa: E402
 from .training import TrainingRunner, limit_threads  # noqa: E402
@@ -43,65 +44,22 @@ DELETE_CACHE = (60, 600)
 THEME = gr.themes.Default(primary_hue="indigo", secondary_hue="slate", radius_size="md",
                           font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif",
                                 "system-ui", "sans-serif"])
-CSS = """
-.pixelated img, .pixelated canvas { image-rendering: pixelated; image-rendering: crisp-edges; }
-#title { text-align: center; }
-#title p { font-size: 1.05em; }
-.z-row { gap: 6px !important; }
-#picture img { display: block; width: 100%; max-width: 340px; height: auto; margin: 0 auto; }
-#strip img { display: block; width: 100%; max-width: 906px; height: auto; margin: 0 auto; }
-#picture a.download, #strip a.download { font-size: 0.85em; color: var(--body-text-color);
-                                         text-decoration: underline; }
-/* Labels and icons beside a picture, never over it: the label above, the download/fullscreen icons in a row of
-   their own above the picture (gradio floats both over the picture's top). */
-.label-above label[data-testid="block-label"] { position: static; }
-.label-above .icon-button-wrapper { position: static; justify-content: flex-end; margin: 0 0 4px auto;
-                                    box-shadow: none; }
-/* ... and the picture in the room left under them, whole (the block's height is the label, the icons and it). */
-.label-above.block { display: flex; flex-direction: column; }
-.label-above .image-container { flex: 1 1 auto; min-height: 0; height: auto !important; display: flex;
-                                flex-direction: column; }
-.label-above .image-container > :not(.icon-button-wrapper) { flex: 1 1 auto; min-height: 0; }
-.label-above .image-container img { max-height: 100%; object-fit: contain; }
-/* A focus ring a keyboard visitor can see on every control: sliders, the selected digit's radio, buttons, the
-   pad's buttons and canvas, tabs, links. (gradio's own is a faint shadow, or none.) */
-.gradio-container :is(button, a, input, select, textarea, canvas, [tabindex]):focus-visible {
-  outline: 3px solid var(--color-accent) !important; outline-offset: 2px; }
-.gradio-container label:has(> input[type=radio]:focus-visible) {
-  outline: 3px solid var(--color-accent); outline-offset: 2px; }
-.gradio-container input[type=range]:focus-visible { outline-offset: 4px; }
-.models-line { font-size: 0.95em; }
-#keys-follow { display: none; }
-/* Phones: the picture stays in view while the sliders below it (or the map further down) change it: the top row
-   is dissolved (display: contents) so that the picture's column sticks to the top or the bottom of the screen
-   anywhere in the Generate tab, small; nothing is wider than the screen. */
-/* gradio's overflow: hidden on the page's frame makes it a scroll box of its own, which a sticky box sticks to
-   instead of the screen; clip cuts the same without one. (Outside the media query: gradio scopes the rules inside
-   one to its .contain, which is inside this frame.) */
-.gradio-container { overflow: clip !important; }
-@media (max-width: 640px) {
-  #generate-top, #generate-top > .column:first-child { display: contents; }
-  #picture-column { position: sticky; top: 0; bottom: 0; z-index: 20; padding: 4px 0;
-                    background: var(--background-fill-primary); box-shadow: 0 2px 6px rgba(0, 0, 0, 0.25); }
-  #picture-column #picture img { max-width: 150px; }
-  #picture-column #picture { padding: 4px; }
-}
-"""
-
-# The page's language switch (demo/language.js): links that reopen the page with ?lang= (the languages' own names).
-LANGUAGE_SWITCH = f"""<nav class="language-switch" aria-label="Language / 言語"
-data-title-en="{EN['page_title']}" data-title-ja="{JA['page_title']}">
-<a data-lang="ja" href="?lang=ja" lang="ja">日本語</a> · <a data-lang="en" href="?lang=en" lang="en">English</a></nav>"""
-LANGUAGE_CSS = """
-.language-switch { text-align: right; font-size: 0.9em; }
-.language-switch a[aria-current] { font-weight: 700; text-decoration: none; color: var(--body-text-color); }
-"""
-HERE = os.path.dirname(os.path.abspath(__file__))
+# The page's own styles and the Generate tab's (gradio takes a page's stylesheet at launch, below).
+CSS = page_file("app.css") + generate_tab.CSS
 
 
 def load_shipped(folder=WEIGHTS_DIR, device="cpu"):
     """The two shipped models; raises cvae.weights.WeightsError naming the file and the fault."""
     return load_weights(folder, "generator", device), load_weights(folder, "classifier", device)
+
+
+def language_switch():
+    """The page's language switch (demo/language.js): links that reopen the page with ?lang= (the languages' own
+    names). The page's title in each language reaches the HTML by placeholders (demo/page_files.py)."""
+    return gr.HTML(None, html_template=page_file("language.html", title_en=EN["page_title"],
+                                                 title_ja=JA["page_title"]),
+                   css_template=page_file("language.css"), apply_default_css=False,
+                   js_on_load=page_file("language.js"), elem_id="language")
 
 
 def build_app(generator, classifier, runner=None, runs_dir="runs", shipped_dir=WEIGHTS_DIR):
@@ -113,9 +71,7 @@ def build_app(generator, classifier, runner=None, runs_dir="runs", shipped_dir=W
     ctx = Shared(generator, classifier, runner)
     with gr.Blocks(title=EN["page_title"], delete_cache=DELETE_CACHE, analytics_enabled=False) as demo:
         ctx.session = gr.State(Session(), time_to_live=SESSION_TTL_S)
-        with open(os.path.join(HERE, "language.js"), encoding="utf-8") as js:
-            gr.HTML(None, html_template=LANGUAGE_SWITCH, css_template=LANGUAGE_CSS, apply_default_css=False,
-                    js_on_load=js.read(), elem_id="language")
+        language_switch()
         gr.Markdown(static("intro"), elem_id="title")
         with gr.Tabs():
             with gr.Tab(static("tab_generate"), id="generate"):

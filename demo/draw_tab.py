@@ -3,15 +3,17 @@ and draws it as all ten digits.
 
 The pad is a plain canvas of our own (demo/sketchpad.js in a gr.HTML), not gradio's Sketchpad: it is ready to draw
 on load with a mouse, a finger or a pen, and it sends each change as its strokes (one short text) straight to
-the server (`queue=False`: one POST, no queue round), so the answer comes within a few hundred ms of the stroke. The
-answer is one piece of HTML with its pictures inline (no second request per picture) that names the drawing it is
-about; demo/reading.js hides it whenever the pad holds a newer drawing.
+the server (`queue=False`: one POST, no queue round), so that the answer follows the stroke at once (its figures:
+docs/speed.md). The answer is one piece of HTML with its pictures inline (no second request per picture) that names
+the drawing it is about; demo/reading.js hides it whenever the pad holds a newer drawing. The pad's and the answer's
+HTML, styles and scripts are files beside this one (demo/draw_tab_*.html, .css, .js).
 """
 import asyncio
+import functools
 import html
 import math
 import re
-from pathlib import Path
+from dataclasses import dataclass
 
 import anyio
 import gradio as gr
@@ -20,6 +22,8 @@ import numpy as np
 from cvae.drawn_digits import render_strokes
 
 from . import handlers as h
+from .bound import bound
+from .page_files import page_file
 from .shared import PRIVATE, OneAtATime, inference
 from .texts import DEFAULT, for_script, in_every_language, language_of, say, static
 
@@ -27,16 +31,17 @@ PAD_SIZE = 560              # the canvas's own pixels (it is scaled to fit the p
 RENDER_SIZE = 280           # the server draws the strokes at this size: plenty for a 28 x 28 answer
 # What a drawing may be. The cost of drawing it must stay small whatever its numbers (it is read outside the queue,
 # after every stroke): the pad's brush is taken in the pad's own pixels and the pad must be a pad (a 1-pixel pad
-# once scaled a 200 px brush up 280 times: 77 s of CPU for one drawing); the rendered brush is capped (wider is a
-# blot, not a pen, and its cost grows with its area); points closer together than a quarter of the brush are not
-# drawn (see drawing_of); and the total length of ink is capped (a digit is a few times across the pad).
+# once scaled a 200 px brush up 280 times, and one drawing held the CPU far longer than any visitor waits:
+# docs/speed.md); the rendered brush is capped (wider is a blot, not a pen, and its cost grows with its area);
+# points closer together than a quarter of the brush are not drawn (see drawing_of); and the total length of ink is
+# capped (a digit is a few times across the pad).
 # A digit drawn with a mouse is a few hundred points (the pad keeps one every 3 px: 2,000 are 11 pad widths of ink).
 MAX_STROKES, MAX_POINTS = 200, 2_000
 # The strokes come as one text, "x,y x,y ...;x,y ..." (whole pad pixels; ";" between strokes), not as lists of
 # numbers: a body is parsed, and gradio walks through every value in it, on the server's event loop before any
-# handler runs, and a client sending the largest drawing as 4,000 numbers again and again doubled the other
-# visitors' slider p95 (python -m benchmarks --only visitors); one string is parsed at the speed of a copy. Its
-# length is checked before anything else looks at it. See also demo/body_limit.py.
+# handler runs, and a client sending the largest drawing as numbers again and again slowed every other visitor's
+# slider (docs/speed.md); one string is parsed at the speed of a copy. Its length is checked before anything else
+# looks at it. See also demo/body_limit.py.
 POINT = r"-?[0-9]{1,5},-?[0-9]{1,5}"  # ASCII digits only (\d takes every script's)
 STROKE = re.compile(rf"{POINT}(?: {POINT})*")
 MAX_STROKES_CHARS = MAX_POINTS * len("-99999,-99999 ") + MAX_STROKES
@@ -50,56 +55,20 @@ MAX_SEQ = 2 ** 53           # the page's change counter (a JavaScript number)
 # back-to-back on several connections would otherwise take the event loop from everyone.
 TURNED_AWAY_AFTER_S = 2.0
 RENDER_SUPERSAMPLE = 2      # anti-aliasing: the 28 x 28 picture model 2 sees is made by area averaging anyway
-HERE = Path(__file__).resolve().parent
-PAD_HTML = f"""
-<div class="pad">
-  <canvas width="{PAD_SIZE}" height="{PAD_SIZE}" tabindex="0" aria-label="Drawing pad: draw a digit"></canvas>
-  <div class="pad-tools every-language">
-    <button type="button" class="pad-undo" title="Undo (Ctrl+Z)" disabled>↶ {in_every_language("pad_undo")}</button>
-    <button type="button" class="pad-redo" title="Redo (Ctrl+Y)" disabled>↷ {in_every_language("pad_redo")}</button>
-    <button type="button" class="pad-clear" title="Clear the pad">{in_every_language("clear")}</button>
-    <output class="pad-answer" aria-live="polite" title="Model 2's answer"></output>
-  </div>
-</div>"""
-PAD_CSS = """
-.pad { display: flex; flex-direction: column; gap: 8px; align-items: center; }
-canvas { width: min(100%, 460px); aspect-ratio: 1; touch-action: none; cursor: crosshair; background: #fff;
-         border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg); }
-.pad-tools { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; justify-content: center; }
-.pad-tools button { min-height: 44px; min-width: 64px; padding: 4px 14px; border: 1px solid var(--border-color-primary);
-                    border-radius: var(--radius-md); background: var(--background-fill-secondary);
-                    color: var(--body-text-color); font-size: 1em; }
-.pad-tools button:disabled { opacity: 0.5; }
-.pad-answer { min-width: 5.5em; font-size: 1em; color: var(--body-text-color); }
-.pad-answer b { font-size: 1.8em; line-height: 1; vertical-align: middle; }
-@media (max-width: 640px) { canvas { width: min(100%, 340px); } }
-"""
-READING_CSS = """
-.reading { display: flex; flex-direction: column; gap: 10px; min-height: 420px; }
-.headline { font-size: 1.05em; color: var(--body-text-color); }
-.answer-digit { font-size: 4em; font-weight: 700; line-height: 1; }
-.bar { display: grid; grid-template-columns: 1.5em 1fr 4em; gap: 6px; align-items: center; }
-.bar .fill { height: 12px; background: var(--color-accent); border-radius: 6px; }
-.seen { width: 168px; height: 168px; image-rendering: pixelated; border-radius: 4px; }
-.style { width: 100%; image-rendering: pixelated; }
-.caption { font-size: 0.85em; color: var(--body-text-color); }
-.model1 { font-size: 0.95em; }
-.not-digit { padding: 8px 10px; border-radius: var(--radius-md); font-weight: 600;
-             background: var(--color-yellow-100, #fef3c7); color: var(--color-yellow-900, #78350f); }
-.guess-tag { font-size: 0.8em; font-weight: 600; padding: 1px 6px; border-radius: 4px; vertical-align: middle;
-             border: 1px solid currentColor; color: var(--body-text-color); }
-.answer-digit.guess { opacity: 0.45; }
-&.stale .reading > * { visibility: hidden; }
-&.stale .reading::before { content: "reading…"; color: var(--body-text-color); }
-:root[lang|="ja"] &.stale .reading::before { content: "読み取り中…"; }
-"""
-# The pad's tooltips and its name for screen readers, in the page's language (set as the pad is shown).
-PAD_WORDS_JS = for_script("pad_label", "pad_undo_title", "pad_redo_title", "pad_clear_title", "pad_answer_title") + """
-element.querySelector("canvas").setAttribute("aria-label", say("pad_label"));
-for (const [part, key] of [["undo", "pad_undo_title"], ["redo", "pad_redo_title"], ["clear", "pad_clear_title"],
-                           ["answer", "pad_answer_title"]])
-  element.querySelector(".pad-" + part)?.setAttribute("title", say(key));
-"""
+# The pad's HTML and its stylesheet; PAD_SIZE and the buttons' words in every language reach the HTML by
+# placeholders (demo/page_files.py).
+PAD_HTML = page_file("draw_tab_pad.html", pad_size=PAD_SIZE, pad_undo=in_every_language("pad_undo"),
+                     pad_redo=in_every_language("pad_redo"), clear=in_every_language("clear"))
+PAD_CSS = page_file("draw_tab_pad.css")
+READING_CSS = page_file("draw_tab_reading.css")
+# The pad's script: its tooltips and its name for screen readers in the page's language (set as the pad is shown),
+# then demo/sketchpad.js.
+PAD_JS = (for_script("pad_label", "pad_undo_title", "pad_redo_title", "pad_clear_title", "pad_answer_title")
+          + page_file("draw_tab_pad.js") + page_file("sketchpad.js"))
+# The answer's script: the words it shows (the one over a stale answer too), then demo/reading.js.
+READING_JS = (for_script("reading_wait", "badge_model2", "badge_guess") + page_file("draw_tab_reading.js")
+              + page_file("reading.js"))
+UPLOAD_JS = page_file("draw_tab_upload.js")  # an upload replaces the drawing on the pad
 # The answer before any drawing, as the page is laid out (the same for every visitor): in every language.
 FIRST_READING = ('<div class="reading" data-about="0"><p class="headline every-language" id="message">'
                  f'{in_every_language("draw_a_digit")}</p></div>')
@@ -284,103 +253,148 @@ def second_opinion_json(classifier, generator, image, both_models=None):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The events' handlers: each takes the app's demo.shared.Shared (`ctx`) first, then what the page sends
+
+def bound_coroutine(handler, *first):
+    """demo/bound.py's bound() for a coroutine function `handler`: gradio awaits an event's handler only when the
+    handler is one itself (bound() makes a plain function, which would hand gradio a coroutine never awaited)."""
+    plain = bound(handler, *first)
+
+    async def event(*args, **kwargs):
+        return await plain(*args, **kwargs)
+    return functools.update_wrapper(event, plain)
+
+
+def models(ctx, session):
+    return ctx.model_of(session, "classifier"), ctx.model_of(session, "generator")
+
+
+def remember(session, answer, x):
+    """The answer for the page, and the visitor's Session keeping the 28 x 28 digit read (for other tabs)."""
+    session.last_drawing = x
+    return answer, session
+
+
+@inference
+def read_now(ctx, session, value, lang):
+    try:
+        about, image = drawing_of(value)
+    except h.InputError as e:
+        return remember(session, reading_html(value.get("seq") if isinstance(value, dict) else "0",
+                                              message=e.in_language(lang), lang=lang), None)
+    return remember(session, *read(*models(ctx, session), image, about, "drawing", lang, both_models=ctx.read))
+
+
+async def read_drawing(ctx, reading_now, session, value, request: gr.Request = None):
+    """The pad's drawing read. `reading_now` (a demo.shared.OneAtATime) turns away a client that sends drawings in
+    parallel (the page never does)."""
+    # Async, so that a drawing turned away waits without a thread, and the model's work runs in one.
+    key = request.session_hash if request is not None else None
+    if not reading_now.enter(key):
+        await asyncio.sleep(TURNED_AWAY_AFTER_S)
+        return gr.skip(), gr.skip()
+    try:
+        return await anyio.to_thread.run_sync(read_now, ctx, session, value, language_of(request))
+    finally:
+        reading_now.leave(key)
+
+
+async def read_again(ctx, reading_now, session, value):
+    """The pad's drawing read again (the models in use changed); an empty pad leaves the answer as it is (it may be
+    an upload's)."""
+    if not has_strokes(value):
+        return gr.skip(), gr.skip()
+    return await read_drawing(ctx, reading_now, session, value)
+
+
+@inference
+def read_uploaded(ctx, session, upload, request: gr.Request = None):
+    lang = language_of(request)
+    try:
+        image = h.read_upload(h.upload_path(upload))
+    except h.InputError as e:
+        return remember(session, reading_html("upload", message=e.in_language(lang), lang=lang), None)
+    return remember(session, *read(*models(ctx, session), image, "upload", "upload", lang, both_models=ctx.read))
+
+
+@inference
+def second_opinion_api(ctx, session, image):
+    image = h.read_upload(h.upload_path(image))
+    return second_opinion_json(*models(ctx, session), image, both_models=ctx.read)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The tab on the page
+
+@dataclass
+class Tab:
+    """The tab's components that its events read or write, and `reading_now`: the visitors whose drawing is being
+    read (demo.shared.OneAtATime), one record for the page."""
+    models_line: gr.Markdown
+    pad: gr.HTML
+    reading: gr.HTML
+    upload: gr.Image
+    reading_now: OneAtATime
+
 
 def build(ctx):
     """Lay out the tab inside the current gr.Tab and wire its events; `ctx` is the app's demo.shared.Shared."""
-    def models(session):
-        return ctx.model_of(session, "classifier"), ctx.model_of(session, "generator")
+    tab = lay_out(ctx)
+    wire(ctx, tab)
+    second_opinion_endpoint(ctx)
 
-    def remember(session, answer, x):
-        """The answer for the page, and the visitor's Session keeping the 28 x 28 digit read (for other tabs)."""
-        session.last_drawing = x
-        return answer, session
 
-    reading_now = OneAtATime()  # a client that sends drawings in parallel (the page never does) is turned away
-
-    @inference
-    def read_now(session, value, lang):
-        try:
-            about, image = drawing_of(value)
-        except h.InputError as e:
-            return remember(session, reading_html(value.get("seq") if isinstance(value, dict) else "0",
-                                                  message=e.in_language(lang), lang=lang), None)
-        return remember(session, *read(*models(session), image, about, "drawing", lang, both_models=ctx.read))
-
-    async def read_drawing(session, value, request: gr.Request = None):
-        # Async, so that a drawing turned away waits without a thread, and the model's work runs in one.
-        key = request.session_hash if request is not None else None
-        if not reading_now.enter(key):
-            await asyncio.sleep(TURNED_AWAY_AFTER_S)
-            return gr.skip(), gr.skip()
-        try:
-            return await anyio.to_thread.run_sync(read_now, session, value, language_of(request))
-        finally:
-            reading_now.leave(key)
-
-    async def read_again(session, value):
-        """The pad's drawing read again (the models in use changed); an empty pad leaves the answer as it is (it
-        may be an upload's)."""
-        if not has_strokes(value):
-            return gr.skip(), gr.skip()
-        return await read_drawing(session, value)
-
-    @inference
-    def read_uploaded(session, upload, request: gr.Request = None):
-        lang = language_of(request)
-        try:
-            image = h.read_upload(h.upload_path(upload))
-        except h.InputError as e:
-            return remember(session, reading_html("upload", message=e.in_language(lang), lang=lang), None)
-        return remember(session, *read(*models(session), image, "upload", "upload", lang, both_models=ctx.read))
-
-    @inference
-    def second_opinion_api(session, image):
-        image = h.read_upload(h.upload_path(image))
-        return second_opinion_json(*models(session), image, both_models=ctx.read)
-
+def lay_out(ctx):
+    """The tab's components, top to bottom: its help, the models it runs on, the pad, the answer, the upload box."""
     gr.Markdown(static("draw_help"))
     models_line = gr.Markdown(ctx.models_line(None, "classifier", "generator", lang=None), elem_id="draw-models",
                               elem_classes="models-line")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             pad = gr.HTML(None, html_template=PAD_HTML, css_template=PAD_CSS, apply_default_css=False,
-                          js_on_load=PAD_WORDS_JS + (HERE / "sketchpad.js").read_text(), elem_id="sketch")
+                          js_on_load=PAD_JS, elem_id="sketch")
         with gr.Column(scale=2, min_width=280):
             reading = gr.HTML(FIRST_READING, css_template=READING_CSS, apply_default_css=False,
-                              js_on_load=for_script("reading_wait", "badge_model2", "badge_guess")
-                              + (HERE / "reading.js").read_text(), elem_id="reading")
+                              js_on_load=READING_JS, elem_id="reading")
             upload = gr.Image(label=static("upload_digit"), type="filepath",
                               sources=["upload", "clipboard"], height=200, elem_id="upload")
+    return Tab(models_line, pad, reading, upload, OneAtATime())
 
+
+def wire(ctx, tab):
+    """The tab's events, in the order the page's config lists them (the benchmarks and tests look them up so)."""
+    session = ctx.session
     # Every change of the pad is read at once: one POST (queue=False), and only the newest of the changes that
     # arrive while one is read (always_last).
-    session = ctx.session
-    pad.change(read_drawing, [session, pad], [reading, session], queue=False, trigger_mode="always_last",
-               show_progress="hidden", api_name="read_drawing", api_visibility="undocumented")
+    tab.pad.change(bound_coroutine(read_drawing, ctx, tab.reading_now), [session, tab.pad], [tab.reading, session],
+                   queue=False, trigger_mode="always_last", show_progress="hidden", api_name="read_drawing",
+                   api_visibility="undocumented")
     # The pad's Clear (the page's one clear) sends the empty drawing, so the answer empties too, and empties the
     # upload box (demo/sketchpad.js).
     # An upload replaces the drawing: the pad is cleared, and the answer to show is the upload's. Uploads skip
     # gradio's own decoding so that open_image can refuse bad files with a clear message.
-    upload.upload(read_uploaded, [session, upload], [reading, session], preprocess=False,
-                  show_progress="minimal", js="""(...inputs) => {
-                      document.dispatchEvent(new Event('cvae-pad-clear'));
-                      document.dispatchEvent(new CustomEvent('cvae-drawing', {detail: 'upload'}));
-                      return inputs; }""", **PRIVATE)
+    tab.upload.upload(bound(read_uploaded, ctx), [session, tab.upload], [tab.reading, session], preprocess=False,
+                      show_progress="minimal", js=UPLOAD_JS, **PRIVATE)
+    ctx.on_model_change(bound(follow_model_change, ctx, tab))
 
-    # "Use in this session" / "Use the shipped models" (Train tab): the drawing on the pad is read again by the
-    # models now in use, and the tab says which they are.
-    def follow_model_change(event):
-        event.success(read_again, [session, pad], [reading, session], queue=False, show_progress="hidden",
-                      **PRIVATE)
-        event.success(ctx.models_line_handler("classifier", "generator"), session, models_line, queue=False,
-                      show_progress="hidden", **PRIVATE)
-    ctx.on_model_change(follow_model_change)
 
-    # /second_opinion for scripts (as the endpoints of demo/api.py): both models' answers on a picture as JSON.
+def follow_model_change(ctx, tab, event):
+    """After "Use in this session" / "Use the shipped models" (Train tab): the drawing on the pad is read again by
+    the models now in use, and the tab says which they are."""
+    session = ctx.session
+    event.success(bound_coroutine(read_again, ctx, tab.reading_now), [session, tab.pad], [tab.reading, session],
+                  queue=False, show_progress="hidden", **PRIVATE)
+    event.success(ctx.models_line_handler("classifier", "generator"), session, tab.models_line, queue=False,
+                  show_progress="hidden", **PRIVATE)
+
+
+def second_opinion_endpoint(ctx):
+    """/second_opinion for scripts (as the endpoints of demo/api.py): both models' answers on a picture as JSON."""
     with gr.Column(visible=False):  # its input and output; not part of the page
         opinion_image = gr.Image(label="image", type="filepath")
         opinion = gr.JSON(label="opinion")
-    gr.on([], second_opinion_api, [session, opinion_image], opinion, api_name="second_opinion", preprocess=False,
+    gr.on([], bound(second_opinion_api, ctx), [ctx.session, opinion_image], opinion, api_name="second_opinion",
+          preprocess=False,
           api_description="Model 1's second opinion on a picture of a digit, beside model 2's answer, as JSON: "
                           "`is_digit` (false: no digit's generator explains the picture, its best -ELBO is beyond "
                           "the threshold calibrated on MNIST test; null when the session's generator has no "

@@ -10,6 +10,8 @@ import math
 import random
 import threading
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -24,6 +26,8 @@ from cvae.models import Y_DIM
 from cvae.second_opinion import second_opinion
 
 from . import handlers as h
+from .bound import bound
+from .page_files import page_file
 from .shared import LIVE, RAW, inference
 from .texts import DEFAULT, EN, every_language, language_of, say, static
 
@@ -331,37 +335,13 @@ def parse_link(params, z_dim):
     return digit, z
 
 
-# In the page: the link to the current picture, written into the textbox and copied to the clipboard
-# (navigator.clipboard needs a secure context: http://127.0.0.1 is one; elsewhere the selected textbox is copied).
-COPY_LINK_JS = """(digit, ...z) => {
-    const link = location.origin + location.pathname + '?digit=' + digit + '&z=' +
-        z.map(v => Number(Number(v).toFixed(2))).join(',');
-    const fallback = () => {
-        const box = document.querySelector('#share-link textarea, #share-link input');
-        if (box) { box.value = link; box.select(); try { document.execCommand('copy'); } catch (e) {} }
-    };
-    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(link).catch(fallback);
-    else setTimeout(fallback, 0);
-    return link;
-}"""
-
-
-# In the page: arrow keys (and Page Up/Down, Home, End) move a slider without the pointerup that gradio's release
-# event waits for, and the views follow a slider's release. So once a slider's keys rest for KEYS_REST_MS, the
-# slider is released as a pointer would: one redraw of the views per pause, not one per key (a held key repeats
-# many times a second and sends one keyup, at its end). The picture follows every key as it follows a drag.
+# In the page: the link to the current picture, written into the textbox and copied to the clipboard (an event's
+# js). And arrow keys that move a slider release it, as a pointer would, once they rest for KEYS_REST_MS: one redraw
+# of the views per pause, not one per key (js_on_load of a hidden gr.HTML). KEYS_REST_MS reaches the script by a
+# placeholder (demo/page_files.py).
 KEYS_REST_MS = 400
-KEYS_FOLLOW_JS = """
-const MOVES = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End"];
-let resting = null;
-document.addEventListener("keyup", (e) => {
-  const slider = e.target;
-  if (!(slider instanceof HTMLInputElement) || slider.type !== "range" || !MOVES.includes(e.key)) return;
-  if (!/^z[0-9]+$/.test(slider.closest(".block")?.id || "")) return;
-  clearTimeout(resting);
-  resting = setTimeout(() => slider.dispatchEvent(new PointerEvent("pointerup", { bubbles: true })), %d);
-});
-""" % KEYS_REST_MS
+COPY_LINK_JS = page_file("explore_copy_link.js")
+KEYS_FOLLOW_JS = page_file("explore_keys_follow.js", keys_rest_ms=KEYS_REST_MS)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -421,152 +401,229 @@ def link_view(params, z_dim, digit):
 VIEW = {**LIVE, "api_visibility": "undocumented"}   # callable by name (the benchmarks time them), not listed
 
 
+@dataclass
+class Section:
+    """What the section's handlers read and set: the app's demo.shared.Shared (`ctx`); the tab's `digit`, `sliders`
+    and `pictures` (its big picture and strip), which `redraw(session, digit, *z)` makes; MNIST's test digits
+    (`images`, `labels`) and those on the scatter plot; and the section's own components, set as lay_out makes
+    them."""
+    ctx: object
+    digit: gr.Radio
+    sliders: list
+    pictures: list
+    redraw: Callable
+    images: torch.Tensor
+    labels: torch.Tensor
+    scatter_images: torch.Tensor
+    scatter_labels: torch.Tensor
+    latent: gr.Image = None
+    dim_x: gr.Dropdown = None
+    dim_y: gr.Dropdown = None
+    traversal: gr.Image = None
+    real_button: gr.Button = None
+    drawing_button: gr.Button = None
+    real_image: gr.Image = None
+    reconstructed: gr.Image = None
+    real_note: gr.Markdown = None
+    scatter: gr.ScatterPlot = None
+    overlap_note: gr.Markdown = None
+    link: gr.Textbox = None
+    copy_button: gr.Button = None
+
+
 def build(ctx, page, digit, sliders, pictures, redraw):
     """Lay out the section inside the current Blocks `page` and bind its events. `digit` and `sliders` are the
     tab's inputs; `pictures` its big picture and strip, which `redraw(session, digit, *z)` makes. Returns
     `refresh(event)`: redraws the section's views after an event of the tab that set z or the digit."""
-    z_dim, generator = ctx.z_dim, ctx.generator
     images, labels = test_digits()
-    scatter_images, scatter_labels = images[:SCATTER_IMAGES], labels[:SCATTER_IMAGES]
-    top = ranked_dimensions(generator)[:2]
-    choices = [(f"z{d + 1}", d) for d in range(z_dim)]
-    zero = [0.0] * z_dim
-    first_scatter = scatter_view(generator, scatter_images, scatter_labels, *top, zero, lang=None)
+    section = Section(ctx, digit, sliders, pictures, redraw, images, labels, images[:SCATTER_IMAGES],
+                      labels[:SCATTER_IMAGES])
+    lay_out(section)
+    wire(section, page)
+    return bound(refresh, section)
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# Its layout
+
+def lay_out(section):
+    """The section's components, top to bottom, set on `section`: the map and the chart, a real digit in z, where
+    the test digits lie, the link."""
+    ctx, generator = section.ctx, section.ctx.generator
+    top = ranked_dimensions(generator)[:2]
+    zero = [0.0] * ctx.z_dim
     gr.Markdown(static("explore_help"), elem_id="explore")
     with gr.Row(equal_height=False):
         with gr.Column():
-            latent = gr.Image(ctx.png(latent_map(generator, 3, zero, *top)), type="filepath", interactive=False,
-                              label=static("latent_map"), buttons=["download"],
-                              elem_id="latent-map", elem_classes=["pixelated", "label-above"])
+            section.latent = gr.Image(ctx.png(latent_map(generator, 3, zero, *top)), type="filepath",
+                                      interactive=False, label=static("latent_map"), buttons=["download"],
+                                      elem_id="latent-map", elem_classes=["pixelated", "label-above"])
             with gr.Row():
-                dim_x = gr.Dropdown(choices, value=top[0], label=static("across"), elem_id="map-x")
-                dim_y = gr.Dropdown(choices, value=top[1], label=static("up"), elem_id="map-y")
+                choices = [(f"z{d + 1}", d) for d in range(ctx.z_dim)]
+                section.dim_x = gr.Dropdown(choices, value=top[0], label=static("across"), elem_id="map-x")
+                section.dim_y = gr.Dropdown(choices, value=top[1], label=static("up"), elem_id="map-y")
             gr.Markdown(every_language(lambda lang: say(lang, "preselected", x=top[0] + 1, y=top[1] + 1)))
         with gr.Column():
-            traversal = gr.Image(ctx.png(traversal_chart(generator, 3, zero)), type="filepath", interactive=False,
-                                 label=static("what_each_slider_does"), buttons=["download"],
-                                 elem_id="traversal", elem_classes=["pixelated", "label-above"])
+            section.traversal = gr.Image(ctx.png(traversal_chart(generator, 3, zero)), type="filepath",
+                                         interactive=False, label=static("what_each_slider_does"),
+                                         buttons=["download"], elem_id="traversal",
+                                         elem_classes=["pixelated", "label-above"])
     with gr.Row(equal_height=False):
         with gr.Column():
-            with gr.Row():
-                real_button = gr.Button(static("load_real_digit"), variant="primary", elem_id="real-digit")
-                drawing_button = gr.Button(static("use_my_drawing"), elem_id="my-drawing")
-            with gr.Row():
-                real_image = gr.Image(None, type="filepath", interactive=False, label=static("the_real_digit"),
-                                      height=220,
-                                      buttons=["download"], elem_id="real-image",
+            lay_out_real_digit(section)
+        with gr.Column():
+            lay_out_scatter(section, top, zero)
+    with gr.Row(equal_height=True):
+        section.link = gr.Textbox(label=static("link_label"), placeholder=static("press_copy_link"),
+                                  interactive=False, elem_id="share-link", scale=4)
+        section.copy_button = gr.Button(static("copy_link"), elem_id="copy-link", scale=1)
+    gr.HTML("", js_on_load=KEYS_FOLLOW_JS, container=False, elem_id="keys-follow")  # nothing shown
+
+
+def lay_out_real_digit(section):
+    """A real digit (or the visitor's drawing) put into z: its two buttons, the digit, model 1's drawing of it."""
+    with gr.Row():
+        section.real_button = gr.Button(static("load_real_digit"), variant="primary", elem_id="real-digit")
+        section.drawing_button = gr.Button(static("use_my_drawing"), elem_id="my-drawing")
+    with gr.Row():
+        section.real_image = gr.Image(None, type="filepath", interactive=False, label=static("the_real_digit"),
+                                      height=220, buttons=["download"], elem_id="real-image",
                                       elem_classes=["pixelated", "label-above"])
-                reconstructed = gr.Image(None, type="filepath", interactive=False, label=static("reconstruction"),
+        section.reconstructed = gr.Image(None, type="filepath", interactive=False, label=static("reconstruction"),
                                          height=220, buttons=["download"], elem_id="reconstruction",
                                          elem_classes=["pixelated", "label-above"])
-            real_note = gr.Markdown(static("real_note_empty"),
-                                    elem_id="real-note")
-        with gr.Column():
-            gr.Markdown(every_language(lambda lang: say(lang, "where_digits_live", n=f"{len(scatter_labels):,}",
-                                                         help=say(lang, "scatter_help"))))
-            # No label on the plot: with one, its fixed height leaves no room for the legend.
-            scatter = gr.ScatterPlot(first_scatter["points"], x="x", y="y", color="digit",
-                                     x_title=first_scatter["x_title"], y_title=first_scatter["y_title"],
-                                     x_lim=[-Z - 0.5, Z + 0.5], y_lim=[-Z - 0.5, Z + 0.5],
+    section.real_note = gr.Markdown(static("real_note_empty"), elem_id="real-note")
+
+
+def lay_out_scatter(section, top, zero):
+    """Where the test digits lie in the two dimensions `top`, with z at `zero`: the plot, its legend, the overlap."""
+    first = scatter_view(section.ctx.generator, section.scatter_images, section.scatter_labels, *top, zero,
+                         lang=None)
+    gr.Markdown(every_language(lambda lang: say(lang, "where_digits_live", n=f"{len(section.scatter_labels):,}",
+                                                 help=say(lang, "scatter_help"))))
+    # No label on the plot: with one, its fixed height leaves no room for the legend.
+    section.scatter = gr.ScatterPlot(first["points"], x="x", y="y", color="digit", x_title=first["x_title"],
+                                     y_title=first["y_title"], x_lim=[-Z - 0.5, Z + 0.5], y_lim=[-Z - 0.5, Z + 0.5],
                                      color_map={**dict(zip(map(str, range(10)), DIGIT_COLOURS)), HERE: HERE_COLOUR},
                                      label=static("where_digits_live_title"), show_label=False, height=400,
                                      colors_in_legend=[], elem_id="where-digits-live")
-            gr.HTML(legend_html(), elem_id="scatter-legend", container=False)
-            overlap_note = gr.Markdown(first_scatter["overlap"], elem_id="overlap")
-    with gr.Row(equal_height=True):
-        link = gr.Textbox(label=static("link_label"), placeholder=static("press_copy_link"), interactive=False,
-                          elem_id="share-link", scale=4)
-        copy_button = gr.Button(static("copy_link"), elem_id="copy-link", scale=1)
-    gr.HTML("", js_on_load=KEYS_FOLLOW_JS, container=False, elem_id="keys-follow")  # nothing shown
+    gr.HTML(legend_html(), elem_id="scatter-legend", container=False)
+    section.overlap_note = gr.Markdown(first["overlap"], elem_id="overlap")
 
-    # Binding: each event's handler gets the visitor's models and the page's values, and its answer goes to the
-    # components by name.
-    def model(session):
-        return ctx.model_of(session, "generator")
 
-    def set_z(session, d, z):
-        """The sliders set to z, and the pictures redrawn for digit d."""
-        return dict(zip(sliders, z)) | dict(zip(pictures, redraw(session, d, *z)))
+# ---------------------------------------------------------------------------------------------------------------
+# Its events: each handler gets the section, then the visitor's models and the page's values; its answer goes to
+# the components by name.
 
-    def show_real(session, view, label):
-        return ({digit: view["digit"], real_image: gr.update(value=ctx.png(view["real"]), label=label),
-                 reconstructed: ctx.png(view["reconstruction"]), real_note: view["note"]}
-                | set_z(session, view["digit"], view["z"]))
+def model(section, session):
+    return section.ctx.model_of(session, "generator")
 
-    @inference
-    def map_view(session, d, dim_x, dim_y, *z):
-        return ctx.png(latent_map(model(session), d, z, dim_x, dim_y))
 
-    @inference
-    def traversal_view(session, d, *z):
-        return ctx.png(traversal_chart(model(session), d, z))
+def set_z(section, session, d, z):
+    """The sliders set to z, and the pictures redrawn for digit d."""
+    return dict(zip(section.sliders, z)) | dict(zip(section.pictures, section.redraw(session, d, *z)))
 
-    @inference
-    def scatter_update(request: gr.Request, session, dim_x, dim_y, *z):
-        lang = language_of(request)
-        with h.said_in(lang):
-            view = scatter_view(model(session), scatter_images, scatter_labels, dim_x, dim_y, z, lang)
-        return {scatter: gr.update(value=view["points"], x_title=view["x_title"], y_title=view["y_title"]),
-                overlap_note: view["overlap"]}
 
-    @inference
-    def click_map(evt: gr.SelectData, session, d, dim_x, dim_y, *z):
-        return set_z(session, d, map_click(z, dim_x, dim_y, evt.index))
+def show_real(section, session, view, label):
+    return ({section.digit: view["digit"],
+             section.real_image: gr.update(value=section.ctx.png(view["real"]), label=label),
+             section.reconstructed: section.ctx.png(view["reconstruction"]), section.real_note: view["note"]}
+            | set_z(section, session, view["digit"], view["z"]))
 
-    @inference
-    def load_test_digit(session, request: gr.Request = None):
-        lang = language_of(request)
-        return show_real(session, test_digit_view(model(session), images, labels, lang=lang),
-                         say(lang, "the_real_digit"))
 
-    @inference
-    def use_drawing(session, request: gr.Request = None):
-        lang = language_of(request)
-        with h.said_in(lang):
-            return show_real(session, drawing_view(model(session), ctx.model_of(session, "classifier"),
-                                                   session.last_drawing, lang), say(lang, "your_drawing"))
+@inference
+def map_view(section, session, d, dim_x, dim_y, *z):
+    return section.ctx.png(latent_map(model(section, session), d, z, dim_x, dim_y))
 
-    @inference
-    def open_link(session, d, dim_x, dim_y, request: gr.Request):
-        view = link_view(request.query_params, z_dim, d)
-        if view is None:
-            return gr.skip()
-        d, z = view["digit"], view["z"]
-        return ({digit: d, latent: map_view(session, d, dim_x, dim_y, *z), traversal: traversal_view(session, d, *z)}
-                | set_z(session, d, z) | scatter_update(request, session, dim_x, dim_y, *z))
 
-    # The views follow z and the digit when a slider is let go (a drag stays fast: only the picture follows it),
-    # and after every event that sets them (refresh).
-    session = ctx.session
-    released = [s.release for s in sliders]
-    map_inputs, traversal_inputs = [session, digit, dim_x, dim_y, *sliders], [session, digit, *sliders]
-    scatter_inputs, scatter_outputs = [session, dim_x, dim_y, *sliders], [scatter, overlap_note]
-    gr.on([*released, digit.input, dim_x.input, dim_y.input], map_view, map_inputs, latent,
-          api_name="explore_map", **VIEW, **RAW)
-    gr.on([*released, digit.input], traversal_view, traversal_inputs, traversal,
+@inference
+def traversal_view(section, session, d, *z):
+    return section.ctx.png(traversal_chart(model(section, session), d, z))
+
+
+@inference
+def scatter_update(section, request: gr.Request, session, dim_x, dim_y, *z):
+    lang = language_of(request)
+    with h.said_in(lang):
+        view = scatter_view(model(section, session), section.scatter_images, section.scatter_labels, dim_x, dim_y,
+                            z, lang)
+    return {section.scatter: gr.update(value=view["points"], x_title=view["x_title"], y_title=view["y_title"]),
+            section.overlap_note: view["overlap"]}
+
+
+@inference
+def click_map(section, evt: gr.SelectData, session, d, dim_x, dim_y, *z):
+    return set_z(section, session, d, map_click(z, dim_x, dim_y, evt.index))
+
+
+@inference
+def load_test_digit(section, session, request: gr.Request = None):
+    lang = language_of(request)
+    return show_real(section, session, test_digit_view(model(section, session), section.images, section.labels,
+                                                       lang=lang), say(lang, "the_real_digit"))
+
+
+@inference
+def use_drawing(section, session, request: gr.Request = None):
+    lang = language_of(request)
+    with h.said_in(lang):
+        return show_real(section, session, drawing_view(model(section, session),
+                                                        section.ctx.model_of(session, "classifier"),
+                                                        session.last_drawing, lang), say(lang, "your_drawing"))
+
+
+@inference
+def open_link(section, session, d, dim_x, dim_y, request: gr.Request):
+    view = link_view(request.query_params, section.ctx.z_dim, d)
+    if view is None:
+        return gr.skip()
+    d, z = view["digit"], view["z"]
+    return ({section.digit: d, section.latent: map_view(section, session, d, dim_x, dim_y, *z),
+             section.traversal: traversal_view(section, session, d, *z)}
+            | set_z(section, session, d, z) | scatter_update(section, request, session, dim_x, dim_y, *z))
+
+
+def quiet_scatter(section):
+    """An event's setting that keeps the scatter plot from being a "progress target": the page keeps a loading
+    status for each component that has been one, and at every status change of any event it copies each such
+    component's value: with the scatter plot's 2,000 points a copy that takes the browser's time several times per
+    slider move (a Chrome trace showed it; docs/speed.md)."""
+    return {"show_progress_on": [section.overlap_note]}
+
+
+def inputs(section, *names):
+    """The events' inputs: the visitor's session, then the section's components of these names, then the sliders."""
+    return [section.ctx.session, *(getattr(section, name) for name in names), *section.sliders]
+
+
+def wire(section, page):
+    """The section's events, in the order the page's config lists them (the benchmarks and tests look them up so).
+    The views follow z and the digit when a slider is let go (a drag stays fast: only the picture follows it), and
+    after every event that sets them (refresh)."""
+    s, released = section, [slider.release for slider in section.sliders]
+    gr.on([*released, s.digit.input, s.dim_x.input, s.dim_y.input], bound(map_view, s),
+          inputs(s, "digit", "dim_x", "dim_y"), s.latent, api_name="explore_map", **VIEW, **RAW)
+    gr.on([*released, s.digit.input], bound(traversal_view, s), inputs(s, "digit"), s.traversal,
           api_name="explore_traversal", **VIEW, **RAW)
-    # The scatter plot is never a "progress target": the page keeps a loading status for each component that has
-    # been one, and at every status change of any event it copies each such component's value: with the scatter
-    # plot's 2,000 points a copy that takes the browser's time several times per slider move (a Chrome trace showed
-    # it; docs/speed.md).
-    quiet_scatter = {"show_progress_on": [overlap_note]}
-    gr.on([*released, dim_x.input, dim_y.input], scatter_update, scatter_inputs, scatter_outputs, **quiet_scatter,
-          **LIVE, **RAW)
-
-    def refresh(event):
-        event.success(map_view, map_inputs, latent, **LIVE, **RAW)
-        event.success(traversal_view, traversal_inputs, traversal, **LIVE, **RAW)
-        event.success(scatter_update, scatter_inputs, scatter_outputs, **quiet_scatter, **LIVE, **RAW)
-
+    gr.on([*released, s.dim_x.input, s.dim_y.input], bound(scatter_update, s), inputs(s, "dim_x", "dim_y"),
+          [s.scatter, s.overlap_note], **quiet_scatter(s), **LIVE, **RAW)
     # A click on the map is answered at once with the sliders and the picture, without the queue's extra round
     # (as a slider move is); the views follow.
-    refresh(latent.select(click_map, [session, digit, dim_x, dim_y, *sliders], [*sliders, *pictures],
-                          api_name="explore_map_click", queue=False, **VIEW, **RAW))
-    real_outputs = [digit, *sliders, *pictures, real_image, reconstructed, real_note]
-    refresh(real_button.click(load_test_digit, [session], real_outputs, **LIVE, **RAW))
-    refresh(drawing_button.click(use_drawing, [session], real_outputs, **LIVE, **RAW))
-    page.load(open_link, [session, digit, dim_x, dim_y],
-              [digit, *sliders, *pictures, latent, traversal, scatter, overlap_note], **quiet_scatter, **LIVE, **RAW)
-    copy_button.click(None, [digit, *sliders], link, js=COPY_LINK_JS)
-    return refresh
+    refresh(s, s.latent.select(bound(click_map, s), inputs(s, "digit", "dim_x", "dim_y"), [*s.sliders, *s.pictures],
+                               api_name="explore_map_click", queue=False, **VIEW, **RAW))
+    real_outputs = [s.digit, *s.sliders, *s.pictures, s.real_image, s.reconstructed, s.real_note]
+    refresh(s, s.real_button.click(bound(load_test_digit, s), [s.ctx.session], real_outputs, **LIVE, **RAW))
+    refresh(s, s.drawing_button.click(bound(use_drawing, s), [s.ctx.session], real_outputs, **LIVE, **RAW))
+    page.load(bound(open_link, s), [s.ctx.session, s.digit, s.dim_x, s.dim_y],
+              [s.digit, *s.sliders, *s.pictures, s.latent, s.traversal, s.scatter, s.overlap_note], **quiet_scatter(s),
+              **LIVE, **RAW)
+    s.copy_button.click(None, [s.digit, *s.sliders], s.link, js=COPY_LINK_JS)
+
+
+def refresh(section, event):
+    """The section's views redrawn after `event` (one of the tab's that set z or the digit) succeeds."""
+    s = section
+    event.success(bound(map_view, s), inputs(s, "digit", "dim_x", "dim_y"), s.latent, **LIVE, **RAW)
+    event.success(bound(traversal_view, s), inputs(s, "digit"), s.traversal, **LIVE, **RAW)
+    event.success(bound(scatter_update, s), inputs(s, "dim_x", "dim_y"), [s.scatter, s.overlap_note],
+                  **quiet_scatter(s), **LIVE, **RAW)

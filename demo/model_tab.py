@@ -30,7 +30,9 @@ from cvae.models import X_DIM, Y_DIM
 from cvae.preprocess import to_grid_image
 
 from . import handlers as h
+from .bound import bound
 from .explore import cached, test_digits  # one cache per model for the page's views
+from .page_files import page_file
 from .shared import PRIVATE, inference
 from .texts import CJK_FONTS, DEFAULT, language_of, say, static
 
@@ -59,21 +61,8 @@ PREDICT_DRAWS = h.CLASSIFY_SAMPLES  # the z that the Draw tab's answer averages 
 PREDICT_SEED = h.CLASSIFY_SEED      # ... drawn as it draws them
 Z_MATTERS_POOL, Z_MATTERS = 1000, 20  # "a test digit where z matters": one of the 20 of MNIST's first 1,000 test
                                       # digits whose answer moves most with z (most answers do not move at all)
-FIGURES_CSS = """
-.figs { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; margin-bottom: 18px; }
-figure { margin: 0; width: 250px; }
-figure.wide { width: 500px; max-width: 100%; }
-img { width: 100%; image-rendering: pixelated; border-radius: 4px; }
-img.plot { image-rendering: auto; background: #fff; }
-figcaption { font-size: 0.85em; color: var(--body-text-color-subdued); }
-"""
-PREDICTOR_CSS = """
-table { border-collapse: collapse; font-size: 0.85em; }
-td, th { padding: 2px 6px; text-align: right; }
-tr.mean td { border-top: 2px solid var(--border-color-primary); font-weight: 700; }
-img { width: 112px; height: 112px; image-rendering: pixelated; border-radius: 4px; }
-.caption { font-size: 0.85em; color: var(--body-text-color-subdued); }
-"""
+FIGURES_CSS = page_file("model_tab_figures.css")
+PREDICTOR_CSS = page_file("model_tab_predictor.css")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -552,54 +541,62 @@ def describe(ctx, session, lang=DEFAULT):
     return out
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The tab on the page: its handlers take the app's demo.shared.Shared (`ctx`) first, then what the page sends
+
+@inference
+def read_drawing(ctx, session, request: gr.Request = None):
+    return predict(ctx, session, last_drawing_of(session), "drawing", language_of(request))
+
+
+@inference
+def read_test_digit(ctx, session, request: gr.Request = None):
+    return predict(ctx, session, None, "test", language_of(request))
+
+
+@inference
+def read_hard_digit(ctx, session, request: gr.Request = None):
+    return predict(ctx, session, None, "z matters", language_of(request))
+
+
 def build(ctx, tab):
     """Lay out the tab inside `tab` (the gr.Tab): its content is laid out when the tab is opened (gr.render on the
     tab's select event), with what the session uses at that moment, so that the page's start carries none of it."""
-    @inference
-    def read_drawing(session, request: gr.Request = None):
-        return predict(ctx, session, last_drawing_of(session), "drawing", language_of(request))
-
-    @inference
-    def read_test_digit(session, request: gr.Request = None):
-        return predict(ctx, session, None, "test", language_of(request))
-
-    @inference
-    def read_hard_digit(session, request: gr.Request = None):
-        return predict(ctx, session, None, "z matters", language_of(request))
-
     gr.Markdown(static("model_help"))
+    gr.render(inputs=ctx.session, triggers=[tab.select], show_progress="minimal")(bound(content, ctx))
 
-    @gr.render(inputs=ctx.session, triggers=[tab.select], show_progress="minimal")
-    def content(session, request: gr.Request = None):
-        lang = language_of(request)
-        with torch.inference_mode():
-            shown = iter(describe(ctx, session, lang))
-            answer = predict(ctx, session, last_drawing_of(session), "drawing", lang)
-        gr.Markdown(next(shown), elem_id="model-about")
-        for kind, title in MODELS:
-            gr.Markdown("### " + say(lang, title))
-            for part in PARTS:
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=2, min_width=300):
-                        gr.Markdown(next(shown), latex_delimiters=LATEX, elem_classes=["formula"],
-                                    elem_id=f"formula-{kind}-{part}")
-                    with gr.Column(scale=3, min_width=300):
-                        # A Markdown block, not gr.Code: no code editor for the page to load.
-                        gr.Markdown(next(shown), latex_delimiters=[], max_height=400, buttons=["copy"],
-                                    elem_classes=["code"], elem_id=f"code-{kind}-{part}")
-        gr.Markdown(say(lang, "networks_heading"))
-        with gr.Row(equal_height=False):
-            for kind, _ in MODELS:
-                with gr.Column(min_width=360):
-                    gr.Markdown(next(shown), elem_id=f"networks-{kind}")
-        gr.Markdown(say(lang, "figures_heading"))
-        gr.HTML(next(shown), css_template=FIGURES_CSS, apply_default_css=False, elem_id="model-figures")
-        gr.Markdown(say(lang, "predictor_heading"))
-        with gr.Row():
-            drawing_button = gr.Button(say(lang, "my_last_drawing"), elem_id="predict-drawing")
-            test_button = gr.Button(say(lang, "random_test_digit"), elem_id="predict-test")
-            hard_button = gr.Button(say(lang, "z_matters_digit"), elem_id="predict-hard")
-        predictor = gr.HTML(answer, css_template=PREDICTOR_CSS, apply_default_css=False, elem_id="predictor")
-        drawing_button.click(read_drawing, ctx.session, predictor, show_progress="minimal", **PRIVATE)
-        test_button.click(read_test_digit, ctx.session, predictor, show_progress="minimal", **PRIVATE)
-        hard_button.click(read_hard_digit, ctx.session, predictor, show_progress="minimal", **PRIVATE)
+
+def content(ctx, session, request: gr.Request = None):
+    """The tab's content for this session, in the visitor's language, and its predictor's buttons wired."""
+    lang = language_of(request)
+    with torch.inference_mode():
+        shown = iter(describe(ctx, session, lang))
+        answer = predict(ctx, session, last_drawing_of(session), "drawing", lang)
+    gr.Markdown(next(shown), elem_id="model-about")
+    for kind, title in MODELS:
+        gr.Markdown("### " + say(lang, title))
+        for part in PARTS:
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=2, min_width=300):
+                    gr.Markdown(next(shown), latex_delimiters=LATEX, elem_classes=["formula"],
+                                elem_id=f"formula-{kind}-{part}")
+                with gr.Column(scale=3, min_width=300):
+                    # A Markdown block, not gr.Code: no code editor for the page to load.
+                    gr.Markdown(next(shown), latex_delimiters=[], max_height=400, buttons=["copy"],
+                                elem_classes=["code"], elem_id=f"code-{kind}-{part}")
+    gr.Markdown(say(lang, "networks_heading"))
+    with gr.Row(equal_height=False):
+        for kind, _ in MODELS:
+            with gr.Column(min_width=360):
+                gr.Markdown(next(shown), elem_id=f"networks-{kind}")
+    gr.Markdown(say(lang, "figures_heading"))
+    gr.HTML(next(shown), css_template=FIGURES_CSS, apply_default_css=False, elem_id="model-figures")
+    gr.Markdown(say(lang, "predictor_heading"))
+    with gr.Row():
+        drawing_button = gr.Button(say(lang, "my_last_drawing"), elem_id="predict-drawing")
+        test_button = gr.Button(say(lang, "random_test_digit"), elem_id="predict-test")
+        hard_button = gr.Button(say(lang, "z_matters_digit"), elem_id="predict-hard")
+    predictor = gr.HTML(answer, css_template=PREDICTOR_CSS, apply_default_css=False, elem_id="predictor")
+    drawing_button.click(bound(read_drawing, ctx), ctx.session, predictor, show_progress="minimal", **PRIVATE)
+    test_button.click(bound(read_test_digit, ctx), ctx.session, predictor, show_progress="minimal", **PRIVATE)
+    hard_button.click(bound(read_hard_digit, ctx), ctx.session, predictor, show_progress="minimal", **PRIVATE)
