@@ -79,10 +79,12 @@ class TrainSettings:
 
 @dataclasses.dataclass(frozen=True)
 class Hooks:
-    """What a UI watches and steers a run with, each optional: on_step(info) after every step, info = {epoch, step,
-    steps, loss, images (in the step), done (the share of the run done, 0-1), seconds (of training steps so far)};
-    on_epoch(metrics); should_stop() ends the run within a step, the model keeping what it learnt; while
-    should_pause() is true, the run waits between two steps, its clock stopped."""
+    """What a UI watches and steers a run with, each optional: before_step(batch) just before a step, batch = its
+    inputs {"x", "y" (one-hot)}; on_step(info) after every step, info = {epoch, step, steps, loss, images (in the
+    step), done (the share of the run done, 0-1), seconds (of training steps so far), batch}; on_epoch(metrics);
+    should_stop() ends the run within a step, the model keeping what it learnt; while should_pause() is true, the
+    run waits between two steps, its clock stopped."""
+    before_step: Callable[[dict], None] | None = None
     on_step: Callable[[dict], None] | None = None
     on_epoch: Callable[[dict], None] | None = None
     should_stop: Callable[[], bool] | None = None
@@ -162,13 +164,19 @@ def train_epoch(model, trainer, train_set, g, epoch, clock, hooks, progress):
         step_start = time.perf_counter()
         for group in trainer.optimizer.param_groups:
             group["lr"] = s.lr * learning_rate_factor(s.schedule, clock.done)
-        loss = trainer.train({"x": next(inputs), "y": one_hot(y_train[idx], device)}).item()
-        clock.count(time.perf_counter() - step_start)
+        batch = {"x": next(inputs), "y": one_hot(y_train[idx], device)}
+        hook_s = 0.0
+        if hooks.before_step is not None:  # what it takes is the UI's, not the step's
+            hook_start = time.perf_counter()
+            hooks.before_step(batch)
+            hook_s = time.perf_counter() - hook_start
+        loss = trainer.train(batch).item()
+        clock.count(time.perf_counter() - step_start - hook_s)
         total, seen = total + loss * len(idx), seen + len(idx)
         bar.set_postfix(loss=f"{loss:.3f}")
         if hooks.on_step is not None:
             hooks.on_step({"epoch": epoch, "step": step, "steps": clock.steps_per_epoch, "loss": loss,
-                           "images": len(idx), "done": clock.done, "seconds": clock.seconds})
+                           "images": len(idx), "done": clock.done, "seconds": clock.seconds, "batch": batch})
         if clock.done >= 1.0:
             break
     return total, seen

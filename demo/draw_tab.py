@@ -9,7 +9,6 @@ the drawing it is about; demo/reading.js hides it whenever the pad holds a newer
 HTML, styles and scripts are files beside this one (demo/draw_tab_*.html, .css, .js).
 """
 import asyncio
-import functools
 import html
 import math
 import re
@@ -58,7 +57,9 @@ RENDER_SUPERSAMPLE = 2      # anti-aliasing: the 28 x 28 picture model 2 sees is
 # The pad's HTML and its stylesheet; PAD_SIZE and the buttons' words in every language reach the HTML by
 # placeholders (demo/page_files.py).
 PAD_HTML = page_file("draw_tab_pad.html", pad_size=PAD_SIZE, pad_undo=in_every_language("pad_undo"),
-                     pad_redo=in_every_language("pad_redo"), clear=in_every_language("clear"))
+                     pad_redo=in_every_language("pad_redo"), clear=in_every_language("clear"),
+                     **{key: html.escape(say(DEFAULT, key), quote=True) for key in
+                        ("pad_label", "pad_undo_title", "pad_redo_title", "pad_clear_title", "pad_answer_title")})
 PAD_CSS = page_file("draw_tab_pad.css")
 READING_CSS = page_file("draw_tab_reading.css")
 # The pad's script: its tooltips and its name for screen readers in the page's language (set as the pad is shown),
@@ -255,16 +256,6 @@ def second_opinion_json(classifier, generator, image, both_models=None):
 # ---------------------------------------------------------------------------------------------------------------
 # The events' handlers: each takes the app's demo.shared.Shared (`ctx`) first, then what the page sends
 
-def bound_coroutine(handler, *first):
-    """demo/bound.py's bound() for a coroutine function `handler`: gradio awaits an event's handler only when the
-    handler is one itself (bound() makes a plain function, which would hand gradio a coroutine never awaited)."""
-    plain = bound(handler, *first)
-
-    async def event(*args, **kwargs):
-        return await plain(*args, **kwargs)
-    return functools.update_wrapper(event, plain)
-
-
 def models(ctx, session):
     return ctx.model_of(session, "classifier"), ctx.model_of(session, "generator")
 
@@ -299,12 +290,12 @@ async def read_drawing(ctx, reading_now, session, value, request: gr.Request = N
         reading_now.leave(key)
 
 
-async def read_again(ctx, reading_now, session, value):
-    """The pad's drawing read again (the models in use changed); an empty pad leaves the answer as it is (it may be
-    an upload's)."""
+async def read_again(ctx, reading_now, session, value, request: gr.Request = None):
+    """The pad's drawing read again (the models in use changed), in the visitor's language; an empty pad leaves the
+    answer as it is (it may be an upload's)."""
     if not has_strokes(value):
         return gr.skip(), gr.skip()
-    return await read_drawing(ctx, reading_now, session, value)
+    return await read_drawing(ctx, reading_now, session, value, request)
 
 
 @inference
@@ -366,7 +357,7 @@ def wire(ctx, tab):
     session = ctx.session
     # Every change of the pad is read at once: one POST (queue=False), and only the newest of the changes that
     # arrive while one is read (always_last).
-    tab.pad.change(bound_coroutine(read_drawing, ctx, tab.reading_now), [session, tab.pad], [tab.reading, session],
+    tab.pad.change(bound(read_drawing, ctx, tab.reading_now), [session, tab.pad], [tab.reading, session],
                    queue=False, trigger_mode="always_last", show_progress="hidden", api_name="read_drawing",
                    api_visibility="undocumented")
     # The pad's Clear (the page's one clear) sends the empty drawing, so the answer empties too, and empties the
@@ -382,7 +373,7 @@ def follow_model_change(ctx, tab, event):
     """After "Use in this session" / "Use the shipped models" (Train tab): the drawing on the pad is read again by
     the models now in use, and the tab says which they are."""
     session = ctx.session
-    event.success(bound_coroutine(read_again, ctx, tab.reading_now), [session, tab.pad], [tab.reading, session],
+    event.success(bound(read_again, ctx, tab.reading_now), [session, tab.pad], [tab.reading, session],
                   queue=False, show_progress="hidden", **PRIVATE)
     event.success(ctx.models_line_handler("classifier", "generator"), session, tab.models_line, queue=False,
                   show_progress="hidden", **PRIVATE)

@@ -11,7 +11,7 @@ from . import handlers as h
 from .bound import bound
 from .page_files import page_file
 from .shared import LIVE, RAW, inference
-from .texts import static
+from .texts import DEFAULT, say, static
 
 SLIDERS_PER_ROW = 4
 SLIDERS_SHOWN = 16          # a wider z (the mlp's 64) puts the rest in a closed accordion
@@ -31,8 +31,11 @@ def pictures(ctx, g, digit, z):
     batched with the other visitors' redraws waiting at the same moment (ctx.every_digit)."""
     digit = h.check_digit(digit)
     every_digit = ctx.every_digit(g, h.check_z(z, g.z_dim))
-    return (h.inline_picture(h.enlarge(every_digit[digit], 28), f"Model 1's {digit}", f"cvae-digit-{digit}.png"),
-            h.inline_picture(h.strip_image(every_digit, 1), "This z as every digit", "cvae-digits.png", scale=3))
+    # The pictures' alt texts in English: a slider's event carries no request to tell the visitor's language by.
+    return (h.inline_picture(h.enlarge(every_digit[digit], 28), say(DEFAULT, "picture_alt", digit=digit),
+                             f"cvae-digit-{digit}.png"),
+            h.inline_picture(h.strip_image(every_digit, 1), say(DEFAULT, "z_as_every_digit"), "cvae-digits.png",
+                             scale=3))
 
 
 @inference

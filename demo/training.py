@@ -129,10 +129,6 @@ class TrainingSettings:
     train_size: int | None
     start: str = "fresh"
 
-    def __getitem__(self, name):
-        """A setting by its name, as the dict these settings once were is still read (tests, scripts)."""
-        return getattr(self, name)
-
     def checked(self, available):
         """These settings, clean, with at most `available` training images; or gr.Error saying what is wrong."""
         if not isinstance(self.kind, str) or self.kind not in KINDS:

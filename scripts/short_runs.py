@@ -28,8 +28,8 @@ def run(runner, kind, budget):
     """The app's default run of `kind` within `budget`; -> the finished job."""
     data = runner.data()
     d = default_settings(kind)
-    settings = check_training_settings(kind, budget, d["epochs"], d["batch_size"], d["lr"], len(data.x_train),
-                                       len(data.x_train), d["start"])
+    settings = check_training_settings(kind, budget, d.epochs, d.batch_size, d.lr, len(data.x_train),
+                                       len(data.x_train), d.start)
     job = runner.start_when_free(settings, owner="short_runs")
     while not job.wait(0.5):
         job.touch()  # as the page does: a job nobody watches stops

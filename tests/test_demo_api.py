@@ -24,7 +24,8 @@ def client(served_app):
 
 def test_the_api_page_lists_only_the_named_endpoints(client):
     assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == \
-        {"/generate", "/classify", "/grid", "/train", "/session_models", "/second_opinion"}
+        {"/generate", "/classify", "/grid", "/train", "/session_models", "/second_opinion",
+         "/elbo_terms"}
 
 
 @pytest.mark.parametrize("size", [28, 300, 1024])
@@ -182,9 +183,12 @@ def test_train_given_only_the_model_runs_the_pages_default(served_app, monkeypat
     client = Client(served_app[0], verbose=False)
     metrics = client.predict(model="classifier", api_name="/train")
     assert metrics["status"] == "done" and metrics["settings"]["budget"] == "2 s"
-    assert metrics["settings"]["batch_size"] == training.default_settings("classifier")["batch_size"]
+    assert metrics["settings"]["batch_size"] == training.default_settings("classifier").batch_size
     assert metrics["settings"]["train_size"] == 4000  # all the training images there are (the bundled sample)
-    assert 2 <= metrics["progress"]["train_seconds"] < 3 and 0 < metrics["test"]["test_accuracy"] <= 1
+    # The budget is the wall time from the start to the end, measurement included: the steps get at least half.
+    progress = metrics["progress"]
+    assert 1 <= progress["train_seconds"] < 2 <= progress["seconds"] + 0.5 and progress["seconds"] < 2 * 1.5
+    assert 0 < metrics["test"]["test_accuracy"] <= 1
     assert client.predict(api_name="/session_models")["classifier"] == metrics["run_id"]
 
 

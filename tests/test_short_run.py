@@ -21,8 +21,8 @@ def runner():
 
 def default_run(runner, kind):
     d = default_settings(kind)
-    settings = check_training_settings(kind, d["budget"], d["epochs"], d["batch_size"], d["lr"],
-                                       len(runner.data().x_train), len(runner.data().x_train), d["start"])
+    settings = check_training_settings(kind, d.budget, d.epochs, d.batch_size, d.lr,
+                                       len(runner.data().x_train), len(runner.data().x_train), d.start)
     job = runner.start_when_free(settings, owner="test", timeout=60)
     while not job.wait(0.5):
         job.touch()  # as the page does

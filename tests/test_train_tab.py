@@ -23,8 +23,8 @@ from demo.training import BUDGETS, START_FROM, check_training_settings, default_
 
 def settings(kind, budget="until N epochs", epochs=1, train_size=512, start=START_FROM[0], **changes):
     d = default_settings(kind)
-    return check_training_settings(kind, budget, epochs, changes.get("batch_size", d["batch_size"]),
-                                   changes.get("lr", d["lr"]), train_size, 4000, start)
+    return check_training_settings(kind, budget, epochs, changes.get("batch_size", d.batch_size),
+                                   changes.get("lr", d.lr), train_size, 4000, start)
 
 
 def start_job(runner, settings, owner="test", start_model=None):
@@ -74,7 +74,7 @@ def test_a_short_run_of_the_generator_shows_its_curves_and_samples_and_keeps_the
     assert runner.start(settings("generator"), owner="someone else") is None  # one training at a time
     snap = wait_done(job)
     assert snap.status == "done", snap.error
-    steps = -(-512 // default_settings("generator")["batch_size"])
+    steps = -(-512 // default_settings("generator").batch_size)
     assert snap.global_step == steps and len(snap.losses) == steps and snap.fraction == 1.0
     assert snap.images_per_s > 0 and snap.preview is not None and snap.final["test_loss"] > 0
     assert snap.tests[-1]["test_loss"] == snap.final["test_loss"]  # the final test point is on the curve
@@ -316,7 +316,7 @@ def test_start_from_your_model_is_decided_once_for_the_page_and_the_api(runner, 
     assert start_model("shipped", "classifier", shipped, session) is models[1] is shipped["classifier"]
     assert start_model("fresh", "classifier", shipped, session) is None
     # The page's labels name the same choices, for /train callers that send them.
-    assert check_training_settings("generator", "1 min", 1, 128, 1e-3, 512, 4000, "your model")["start"] == "yours"
+    assert check_training_settings("generator", "1 min", 1, 128, 1e-3, 512, 4000, "your model").start == "yours"
 
 
 # --- The visitor's model as files --------------------------------------------------------------------------------
