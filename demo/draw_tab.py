@@ -20,6 +20,7 @@ import numpy as np
 
 from cvae.drawn_digits import render_strokes
 
+from . import elbo_panel
 from . import handlers as h
 from .bound import bound
 from .page_files import page_file
@@ -309,6 +310,18 @@ def read_uploaded(ctx, session, upload, request: gr.Request = None):
 
 
 @inference
+def terms_of_reading(ctx, session, request: gr.Request = None):
+    """The loss's two terms for the picture just read (the visitor's Session keeps it), by both models, with the
+    digit model 2 read (demo/elbo_panel.py): sent just after the answer, so that it never delays model 2's digit."""
+    x = session.last_drawing if session is not None else None
+    if x is None:
+        return ""
+    classifier, generator = models(ctx, session)
+    digit = h.predicted_digit(h.labels_of(classifier, x[None])[0])
+    return elbo_panel.panels_html(generator, classifier, x, digit, language_of(request))
+
+
+@inference
 def second_opinion_api(ctx, session, image):
     image = h.read_upload(h.upload_path(image))
     return second_opinion_json(*models(ctx, session), image, both_models=ctx.read)
@@ -324,6 +337,7 @@ class Tab:
     models_line: gr.Markdown
     pad: gr.HTML
     reading: gr.HTML
+    terms: gr.HTML
     upload: gr.Image
     reading_now: OneAtATime
 
@@ -349,7 +363,10 @@ def lay_out(ctx):
                               js_on_load=READING_JS, elem_id="reading")
             upload = gr.Image(label=static("upload_digit"), type="filepath",
                               sources=["upload", "clipboard"], height=200, elem_id="upload")
-    return Tab(models_line, pad, reading, upload, OneAtATime())
+    with gr.Accordion(static("elbo_terms_title"), open=True, elem_id="elbo-accordion"):
+        gr.Markdown(static("elbo_terms_help"))
+        terms = gr.HTML("", css_template=elbo_panel.CSS, apply_default_css=False, elem_id="elbo-terms")
+    return Tab(models_line, pad, reading, terms, upload, OneAtATime())
 
 
 def wire(ctx, tab):
@@ -357,24 +374,29 @@ def wire(ctx, tab):
     session = ctx.session
     # Every change of the pad is read at once: one POST (queue=False), and only the newest of the changes that
     # arrive while one is read (always_last).
-    tab.pad.change(bound(read_drawing, ctx, tab.reading_now), [session, tab.pad], [tab.reading, session],
-                   queue=False, trigger_mode="always_last", show_progress="hidden", api_name="read_drawing",
-                   api_visibility="undocumented")
+    drawn = tab.pad.change(bound(read_drawing, ctx, tab.reading_now), [session, tab.pad], [tab.reading, session],
+                           queue=False, trigger_mode="always_last", show_progress="hidden", api_name="read_drawing",
+                           api_visibility="undocumented")
     # The pad's Clear (the page's one clear) sends the empty drawing, so the answer empties too, and empties the
     # upload box (demo/sketchpad.js).
     # An upload replaces the drawing: the pad is cleared, and the answer to show is the upload's. Uploads skip
     # gradio's own decoding so that open_image can refuse bad files with a clear message.
-    tab.upload.upload(bound(read_uploaded, ctx), [session, tab.upload], [tab.reading, session], preprocess=False,
-                      show_progress="minimal", js=UPLOAD_JS, **PRIVATE)
+    uploaded = tab.upload.upload(bound(read_uploaded, ctx), [session, tab.upload], [tab.reading, session],
+                                 preprocess=False, show_progress="minimal", js=UPLOAD_JS, **PRIVATE)
     ctx.on_model_change(bound(follow_model_change, ctx, tab))
+    # The loss's two terms for what was just read, after its answer (last, so the events above keep their places).
+    for event in (drawn, uploaded):
+        event.then(bound(terms_of_reading, ctx), session, tab.terms, queue=False, trigger_mode="always_last",
+                   show_progress="hidden", **PRIVATE)
 
 
 def follow_model_change(ctx, tab, event):
     """After "Use in this session" / "Use the shipped models" (Train tab): the drawing on the pad is read again by
     the models now in use, and the tab says which they are."""
     session = ctx.session
-    event.success(bound(read_again, ctx, tab.reading_now), [session, tab.pad], [tab.reading, session],
-                  queue=False, show_progress="hidden", **PRIVATE)
+    (event.success(bound(read_again, ctx, tab.reading_now), [session, tab.pad], [tab.reading, session],
+                   queue=False, show_progress="hidden", **PRIVATE)
+     .then(bound(terms_of_reading, ctx), session, tab.terms, queue=False, show_progress="hidden", **PRIVATE))
     event.success(ctx.models_line_handler("classifier", "generator"), session, tab.models_line, queue=False,
                   show_progress="hidden", **PRIVATE)
 

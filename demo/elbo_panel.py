@@ -3,32 +3,65 @@ reconstruction term and the KL term in nats, their sum (-ELBO), how it compares 
 digit, and the KL split over the z dimensions as a small bar chart; for model 1 and for model 2. Pure functions of
 the models and the picture, used by the tabs and by /elbo_terms (demo/api.py)."""
 import html
+import threading
+import weakref
 
 from cvae.elbo_terms import elbo_terms, reference_figures, share_above
 
 from . import handlers as h
-from .explore import cached, test_digits
+from .explore import test_digits
+from .page_files import page_file
 from .texts import DEFAULT, say
+
+CSS = page_file("elbo_panel.css")
 
 BAR_W, BAR_GAP, BARS_H = 14, 3, 60
 LABEL_EVERY = 1             # z dimensions labelled under the bars: every one up to 16 bars, else every 8th
 
 
-def reference(model):
-    """MNIST's test digits' -ELBO for this model, per digit (sorted), measured once per model (a few seconds)."""
+_figures = weakref.WeakKeyDictionary()    # model -> its test digits' figures (reference_figures)
+_measuring = weakref.WeakSet()             # models whose figures a thread is measuring
+_lock = threading.Lock()
+
+
+def reference(model, wait=True):
+    """MNIST's test digits' -ELBO for this model, per digit (sorted), measured once per model (a few seconds of a
+    core). Not `wait`: None until they are there, measured in a thread of their own, so that no visitor waits for
+    them (the page shows the comparison once they are)."""
+    with _lock:
+        if model in _figures:
+            return _figures[model]
+        start = model not in _measuring
+        if start:
+            _measuring.add(model)
+    if wait:
+        return _measure(model)
+    if start:
+        threading.Thread(target=_measure, args=(model,), name="elbo-reference", daemon=True).start()
+    return None
+
+
+def _measure(model):
     images, labels = test_digits()
-    return cached(model, "elbo_reference", lambda: reference_figures(model, images, labels))
+    try:
+        figures = reference_figures(model, images, labels)
+        with _lock:
+            return _figures.setdefault(model, figures)
+    finally:
+        with _lock:
+            _measuring.discard(model)
 
 
-def terms_of(model, x, digit):
+def terms_of(model, x, digit, wait=True):
     """The terms for one (28, 28) picture with its digit: floats and lists, and `share_above` (the share of the
-    test digits of `digit` whose -ELBO is higher than this picture's)."""
+    test digits of `digit` whose -ELBO is higher than this picture's; None while not measured and not `wait`)."""
     t = elbo_terms(model, x[None], [digit])
     neg_elbo = float(t["neg_elbo"][0])
+    figures = reference(model, wait)
     return {"neg_elbo": neg_elbo, "reconstruction": float(t["reconstruction"][0]), "kl": float(t["kl"][0]),
             "kl_per_dim": t["kl_per_dim"][0].tolist(), "z_mean": t["z_mean"][0].tolist(),
             "z_std": t["z_std"][0].tolist(), "digit": int(digit),
-            "share_above": share_above(reference(model).get(int(digit), []), neg_elbo)}
+            "share_above": None if figures is None else share_above(figures.get(int(digit), []), neg_elbo)}
 
 
 def terms_json(model, image, digit):
@@ -70,6 +103,11 @@ def kl_bars_svg(kl_per_dim, title):
     return "".join(parts)
 
 
+def nats(value):
+    """A figure in nats as the panel shows it: model 1's are tens of nats, model 2's often thousandths."""
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}" if abs(value) >= 0.01 else f"{value:.1e}"
+
+
 def panel_html(terms, kind, lang=DEFAULT):
     """One model's panel: its two terms and their sum in nats, the comparison with the test digits, the KL bars."""
     digit = terms["digit"]
@@ -77,7 +115,7 @@ def panel_html(terms, kind, lang=DEFAULT):
     rows = [(say(lang, f"elbo_reconstruction_{kind}"), terms["reconstruction"], "reconstruction"),
             (say(lang, "elbo_kl"), terms["kl"], "kl"),
             (say(lang, "elbo_sum"), terms["neg_elbo"], "neg-elbo")]
-    table = "".join(f'<tr class="{cls}"><th>{html.escape(label)}</th><td id="{kind}-{cls}">{value:.1f}</td>'
+    table = "".join(f'<tr class="{cls}"><th>{html.escape(label)}</th><td id="{kind}-{cls}">{nats(value)}</td>'
                     f'<td>{say(lang, "nats")}</td></tr>' for label, value, cls in rows)
     share = terms["share_above"]
     compare = ("" if share is None else
@@ -91,9 +129,10 @@ def panel_html(terms, kind, lang=DEFAULT):
             f'</div>')
 
 
-def panels_html(generator, classifier, x, digit, lang=DEFAULT):
-    """Both models' panels for the picture x (28, 28) read as `digit`; '' without a picture."""
+def panels_html(generator, classifier, x, digit, lang=DEFAULT, wait=False):
+    """Both models' panels for the picture x (28, 28) read as `digit`; '' without a picture. The comparison with
+    the test digits shows once their figures are measured (`wait`: measured first)."""
     if x is None or digit is None:
         return ""
-    return (f'<div class="elbo-panels">{panel_html(terms_of(generator, x, digit), "generator", lang)}'
-            f'{panel_html(terms_of(classifier, x, digit), "classifier", lang)}</div>')
+    return (f'<div class="elbo-panels">{panel_html(terms_of(generator, x, digit, wait), "generator", lang)}'
+            f'{panel_html(terms_of(classifier, x, digit, wait), "classifier", lang)}</div>')

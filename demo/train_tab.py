@@ -27,7 +27,7 @@ from .training import (BUDGETS, DEFAULTS, MAX_EPOCHS, START_FROM, TRAINING_EVENT
                        default_settings, start_model)
 
 MAX_PLOT_POINTS = 400
-CURVE_COLOURS = {"train": "#4f46e5", "test": "#f97316"}
+CURVE_COLOURS = {"train": "#4f46e5", "test": "#f97316", "kl": "#16a34a", "reconstruction": "#db2777"}
 
 
 def curve_colours(lang=DEFAULT):
@@ -105,17 +105,36 @@ def plotted_tests(snap):
 
 def loss_frame(snap, lang=DEFAULT):
     """The loss curves as one DataFrame (step, loss, curve): the training loss, thinned to at most MAX_PLOT_POINTS
-    points, and the test loss measured every few seconds (plotted_tests); the curves named in `lang`."""
-    losses, tests = snap.losses, plotted_tests(snap)
-    if len(losses) > MAX_PLOT_POINTS:
-        idx = np.linspace(0, len(losses) - 1, MAX_PLOT_POINTS).round().astype(int)
-        losses = [losses[i] for i in idx]
-    steps = [s for s, _ in losses] + [t["step"] for t in tests]
-    values = [v for _, v in losses] + [t["test_loss"] for t in tests]
+    points, the test loss measured every few seconds (plotted_tests), and the loss's two terms, KL and
+    reconstruction, on the step's batch (their sum is the training loss); the curves named in `lang`."""
+    tests = plotted_tests(snap)
+    curves = [("train", thinned(snap.losses)), ("test", [(t["step"], t["test_loss"]) for t in tests]),
+              ("kl", thinned([(step, kl) for step, kl, _ in snap.terms])),
+              ("reconstruction", thinned([(step, rec) for step, _, rec in snap.terms]))]
     # Typed columns, also when empty: the plot takes a column of objects for categories, not numbers.
-    return pd.DataFrame({"step": np.array(steps, dtype=np.int64), "loss": np.array(values, dtype=np.float64),
-                         "curve": pd.Series([say(lang, "curve_train")] * len(losses)
-                                            + [say(lang, "curve_test")] * len(tests), dtype="str")})
+    return pd.DataFrame({"step": np.array([s for _, points in curves for s, _ in points], dtype=np.int64),
+                         "loss": np.array([v for _, points in curves for _, v in points], dtype=np.float64),
+                         "curve": pd.Series([say(lang, f"curve_{name}") for name, points in curves for _ in points],
+                                            dtype="str")})
+
+
+def thinned(points):
+    """At most MAX_PLOT_POINTS of `points`, evenly spread, the first and the last kept."""
+    if len(points) <= MAX_PLOT_POINTS:
+        return points
+    return [points[i] for i in np.linspace(0, len(points) - 1, MAX_PLOT_POINTS).round().astype(int)]
+
+
+def step_report_text(report, kind, lang=DEFAULT):
+    """What the last single step did: its batch's two terms and their sum, before and after it."""
+    if report is None:
+        return ""
+    before, after = report["before"], report["after"]
+    figures = {f"{name}_{when}": f"{terms[name]:.2f}" for when, terms in (("before", before), ("after", after))
+               for name in ("kl", "reconstruction")}
+    return say(lang, f"step_report_{kind}", images=report["images"], step=f"{report['step']:,}", **figures,
+               sum_before=f"{before['kl'] + before['reconstruction']:.2f}",
+               sum_after=f"{after['kl'] + after['reconstruction']:.2f}")
 
 
 def accuracy_frame(snap):
@@ -228,19 +247,22 @@ def training_frames(job, every=0.5, lang=DEFAULT):
     snap = job.snapshot()
     yield {"progress": progress_text(snap, lang), "views_for": job.kind, "state": "running"}
     classifier = job.kind == "classifier"
-    shown = {"preview": 0, "losses": 0, "tests": 0}
+    shown = {"preview": 0, "losses": 0, "tests": 0, "steps": 0}
     while True:
         done = job.wait(every)
         job.touch()
         snap = job.snapshot()
-        fresh = {"preview": snap.preview_version, "losses": len(snap.losses), "tests": len(snap.tests)}
+        fresh = {"preview": snap.preview_version, "losses": len(snap.losses), "tests": len(snap.tests),
+                 "steps": snap.step_version}
         changed = {k: fresh[k] != shown[k] for k in fresh}
         shown = fresh
         frame = {"progress": progress_text(snap, lang),
                  "state": "done" if done else "paused" if job.pause_event.is_set() else "running"}
-        # The plot keeps the curves of the first table it is sent: send none until both have points.
-        if (changed["losses"] or changed["tests"]) and snap.losses and plotted_tests(snap):
+        # The plot keeps the curves of the first table it is sent: send none until all have points.
+        if (changed["losses"] or changed["tests"]) and snap.losses and snap.terms and plotted_tests(snap):
             frame["losses"] = loss_frame(snap, lang)
+        if changed["steps"]:
+            frame["step_report"] = step_report_text(snap.step_report, job.kind, lang)
         if changed["preview"]:
             frame["samples"] = snap.preview
         if changed["tests"] and classifier:
@@ -288,6 +310,12 @@ def pause_or_resume(runner, owner):
     if not runner.pause(owner=owner, paused=not paused):
         return None
     return "Pause" if paused else "Resume"
+
+
+def step_once(runner, owner):
+    """The Step button: one training step of `owner`'s paused run; False when nothing of theirs is paused."""
+    job = runner.job
+    return job is not None and job.owner == owner and job.request_step()
 
 
 def use_in_session(session, z_dim, lang=DEFAULT):
@@ -348,11 +376,11 @@ def run_name_hint(kind, lang=DEFAULT):
     return say(lang, f"run_name_hint_{kind}")
 
 
-BUTTONS = {  # a training's state -> (Start, Pause, Stop) interactive, and Pause's label
-    "waiting": (False, False, True, None),    # Stop leaves the line
-    "running": (False, True, True, "Pause"),
-    "paused": (False, True, True, "Resume"),
-    "done": (True, False, False, "Pause"),
+BUTTONS = {  # a training's state -> (Start, Pause, Stop, Step) interactive, and Pause's label
+    "waiting": (False, False, True, False, None),    # Stop leaves the line
+    "running": (False, True, True, False, "Pause"),
+    "paused": (False, True, True, True, "Resume"),
+    "done": (True, False, False, False, "Pause"),
 }
 
 
@@ -376,7 +404,9 @@ class Page:
     start_button: gr.Button
     pause_button: gr.Button
     stop_button: gr.Button
+    step_button: gr.Button
     progress: gr.Markdown
+    step_report: gr.Markdown
     loss_plot: gr.LinePlot
     samples: gr.Image
     accuracy_plot: gr.LinePlot
@@ -413,7 +443,8 @@ class Page:
     def training_view(self):
         """What a training's frames change (frame_update)."""
         return [self.progress, self.loss_plot, self.samples, self.accuracy_plot, self.confusion, *self.your_model,
-                self.state, self.start_button, self.pause_button, self.stop_button]
+                self.state, self.start_button, self.pause_button, self.stop_button, self.step_button,
+                self.step_report]
 
 
 def lay_out(ctx):
@@ -446,9 +477,11 @@ def lay_out_training():
         c["start_button"] = gr.Button(static("start_training"), variant="primary", elem_id="start")
         c["pause_button"] = gr.Button(static("pause"), interactive=False, elem_id="pause")
         c["stop_button"] = gr.Button(static("stop"), variant="stop", interactive=False, elem_id="stop")
+        c["step_button"] = gr.Button(static("step_one"), interactive=False, elem_id="step")
     c["progress"] = gr.Markdown(static("not_started"), elem_id="train-progress")
+    c["step_report"] = gr.Markdown("", elem_id="step-report")
     with gr.Row(equal_height=False):
-        c["loss_plot"] = gr.LinePlot(None, x="step", y="loss", color="curve", color_map=CURVE_COLOURS,
+        c["loss_plot"] = gr.LinePlot(None, x="step", y="loss", color="curve", color_map=curve_colours(),
                                      x_title=static("step"), y_title=static("loss_y"), title=static("loss_title"),
                                      label=static("loss_empty"), height=340, elem_id="loss-plot")
         with gr.Column():
@@ -543,9 +576,14 @@ def frame_update(tab, frame, session, lang):
             out[component] = tab.ctx.png(frame[name]) if frame[name] is not None else None
     if "yours" in frame:
         out |= your_model_update(tab, session, lang) | {p.state: session}
-    start_on, pause_on, stop_on, pause_label = BUTTONS[frame["state"]]
+    if "step_report" in frame:
+        out[p.step_report] = frame["step_report"]
+    if "views_for" in frame:
+        out[p.step_report] = ""
+    start_on, pause_on, stop_on, step_on, pause_label = BUTTONS[frame["state"]]
     pause_label = pause_label and say(lang, pause_label.lower())
     out |= {p.start_button: gr.update(interactive=start_on), p.stop_button: gr.update(interactive=stop_on),
+            p.step_button: gr.update(interactive=step_on),
             p.pause_button: gr.update(interactive=pause_on, **({"value": pause_label} if pause_label else {}))}
     return out
 
@@ -610,6 +648,11 @@ def on_pause(tab, request: gr.Request):
         gr.Info(say(lang, "nothing_training"), duration=3)
         return gr.update(value=say(lang, "pause"))
     return gr.update(value=say(lang, label.lower()))
+
+
+def on_step(tab, request: gr.Request):
+    if not step_once(tab.ctx.runner, request.session_hash):
+        gr.Info(say(language_of(request), "step_only_paused"), duration=3)
 
 
 def on_stop(tab, request: gr.Request):
@@ -687,6 +730,7 @@ def build(ctx, tab, runs_dir, shipped_dir, local_operator=False):
               validator=bound(one_training_each, this), **TRAINING_EVENTS, show_progress="hidden", **PRIVATE))
     p.pause_button.click(bound(on_pause, this), None, p.pause_button, concurrency_limit=None, **PRIVATE)
     p.stop_button.click(bound(on_stop, this), None, None, concurrency_limit=None, **PRIVATE)
+    p.step_button.click(bound(on_step, this), None, None, concurrency_limit=None, **PRIVATE)
     # Use and back to shipped: the other tabs redraw what they show with the models now in use (ctx.models_changed).
     ctx.models_changed(p.use_button.click(bound(on_use, this), p.state, [p.state, p.in_use, p.yours_text],
                                           **PRIVATE))

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from cvae.data import load_mnist
+from cvae.elbo_terms import elbo_terms
 from cvae.evaluate import neg_elbo
 from cvae.models import KINDS, Y_DIM
 from cvae.preprocess import to_grid_image
@@ -40,6 +41,7 @@ START_LABELS = {"fresh": "a fresh model", "shipped": "the shipped model", "yours
 DEFAULTS = {"budget": "1 min", "epochs": 3, "start": "fresh"}
 MAX_EPOCHS = 50             # a web visitor holds the server's only training slot: keep a run within reach
 PREVIEW_EVERY_S = 1.0       # the generator's samples are redrawn this often during training
+TERMS_EVERY_S = 0.5         # the loss's two terms on the step's batch, this often (of training), for the curves
 EVAL_EVERY_S = 6.0          # the test loss (and accuracy) on EVAL_IMAGES test images, this often (of training)
 EVAL_IMAGES = 1000
 MIN_TRAINING_SHARE = 0.5    # of a budget, for the training's steps, whatever the estimates say
@@ -212,6 +214,9 @@ class Snapshot:
     preview: object             # the generator's samples of fixed z (PIL image) or None
     preview_version: int        # counts the previews drawn
     confusion: object           # the classifier's last confusion matrix (10 x 10) or None
+    terms: list                 # (global step, KL, reconstruction) of a step's batch, every TERMS_EVERY_S
+    step_report: dict | None    # the last single step (the Step button): its batch's terms before and after it
+    step_version: int           # counts the single steps done
     final: dict | None          # the test figures on the whole test set, at the end
     error: str | None
     data_source: str | None
@@ -241,11 +246,13 @@ class TrainingJob:
         self.status = "starting"
         self.epoch = self.step = self.steps = self.global_step = self.images = 0
         self.fraction = self.train_seconds = self.watch_seconds = 0.0  # training; measuring and drawing for the page
-        self.train_budget_s = None          # set by plan(), for a budget of time
+        self.train_budget_s, self.watch_share = None, 0.0  # set by plan(), for a budget of time
         self.measure_s, self.measuring_since = 0.0, None  # the final measurement: its estimate, when it began
         self.loss, self.error, self.model, self.data_source, self.final = None, None, None, None, None
         self.losses, self.tests, self.history = [], [], []
         self.preview, self.preview_version, self.confusion = None, 0, None
+        self.terms, self.step_report, self.step_version = [], None, 0
+        self.single_steps, self.stepping = 0, False  # steps asked for while paused; whether one is being run
         self.started = self.last_seen = time.monotonic()
         self.ended, self.hit_time_limit = None, False
 
@@ -268,6 +275,18 @@ class TrainingJob:
             self.global_step += 1
             self.images += info["images"]
             self.losses.append((self.global_step, info["loss"]))
+
+    def record_terms(self, terms):
+        """The two terms of the last step's batch (batch_terms), a point of the curves."""
+        with self._lock:
+            self.terms.append((self.global_step, terms["kl"], terms["reconstruction"]))
+
+    def record_single_step(self, before, after, images):
+        """A single step is done: its batch's terms `before` and `after` it (batch_terms); the run pauses again."""
+        with self._lock:
+            self.step_report = {"before": before, "after": after, "images": images, "step": self.global_step}
+            self.step_version += 1
+            self.stepping = False
 
     def record_epoch(self, metrics):
         with self._lock:
@@ -297,9 +316,9 @@ class TrainingJob:
         budget = BUDGETS[self.settings.budget]
         if budget is None:
             return None
-        watch_share = eval_s / EVAL_EVERY_S + (preview_s / PREVIEW_EVERY_S if self.kind == "generator" else 0.0)
+        self.watch_share = eval_s / EVAL_EVERY_S + (preview_s / PREVIEW_EVERY_S if self.kind == "generator" else 0)
         left = budget - (time.monotonic() - self.started) - self.measure_s
-        self.train_budget_s = max(MIN_TRAINING_SHARE * budget, left / (1 + watch_share))
+        self.train_budget_s = max(MIN_TRAINING_SHARE * budget, left / (1 + self.watch_share))
         return self.train_budget_s
 
     def record_end(self, model, final, stopped, time_limit=False):
@@ -332,25 +351,41 @@ class TrainingJob:
     def should_stop(self):
         return self.stop_event.is_set() or self.abandoned() or self.out_of_time()
 
+    def request_step(self):
+        """One training step while the run is paused (the Step button); True when the run is paused to take it."""
+        with self._lock:
+            if self.status != "paused" or not self.pause_event.is_set():
+                return False
+            self.single_steps += 1
+            return True
+
     def should_pause(self):
         paused = self.pause_event.is_set() and not self.should_stop()
         with self._lock:
+            if paused and self.single_steps:  # one step asked for: it runs, and the run stays paused
+                self.single_steps -= 1
+                self.stepping = True
+                return False
             if self.status in ("running", "paused"):
                 self.status = "paused" if paused else "running"
         return paused
 
     def eta_s(self):
-        """Seconds to Finished: the training time left, plus what drawing for the page has taken per second of
-        training so far, plus the final measurement (its estimate, less what of it has passed)."""
+        """Seconds to Finished: the training time left (for a budget, of the plan's), plus what drawing for the page
+        takes per second of training (the plan's estimate; for N epochs, what it has taken so far), plus the final
+        measurement (its estimate); while measuring, its estimate less what of it has passed."""
         if self.ended is not None:
             return 0.0
         if self.measuring_since is not None:
             return max(0.0, self.measure_s - (time.monotonic() - self.measuring_since))
         if self.fraction <= 0 or self.train_seconds <= 0:
             return None
-        budget = self.train_budget_s
-        left = budget - self.train_seconds if budget else self.train_seconds * (1 - self.fraction) / self.fraction
-        left = max(0.0, left) * (1 + self.watch_seconds / self.train_seconds) + self.measure_s
+        budget = BUDGETS[self.settings.budget]
+        if budget is not None:  # as the plan counted it (a pause adds its own length)
+            left = max(0.0, self.train_budget_s - self.train_seconds) * (1 + self.watch_share) + self.measure_s
+        else:
+            left = self.train_seconds * (1 - self.fraction) / self.fraction
+            left = left * (1 + self.watch_seconds / self.train_seconds) + self.measure_s
         if self.max_seconds is not None:
             left = min(left, max(0.0, self.max_seconds - (time.monotonic() - self.started)))
         return left
@@ -367,7 +402,8 @@ class TrainingJob:
                 images_per_s=self.images / self.train_seconds if self.train_seconds > 0 else 0.0,
                 seconds=now - self.started, losses=list(self.losses), tests=list(self.tests),
                 history=[dict(m) for m in self.history], preview=self.preview,
-                preview_version=self.preview_version, confusion=self.confusion, final=self.final, error=self.error,
+                preview_version=self.preview_version, confusion=self.confusion, terms=list(self.terms),
+                step_report=self.step_report, step_version=self.step_version, final=self.final, error=self.error,
                 data_source=self.data_source,
                 time_limit_s=self.max_seconds if self.status == "stopped" and self.hit_time_limit else None)
 
@@ -386,6 +422,60 @@ class TrainingJob:
                 "epochs": round(self.images / max(1, self.settings.train_size), 3),
                 "train_seconds": round(self.train_seconds, 1),
                 "seconds": round((self.ended or time.monotonic()) - self.started, 1)}
+
+
+def batch_terms(model, batch):
+    """The loss's two terms on a training batch {"x", "y" (one-hot)}, averaged, the model as it is now
+    (cvae.elbo_terms: the model's own Pixyz loss objects): {"kl", "reconstruction"}, in nats."""
+    t = elbo_terms(model, batch["x"], batch["y"].argmax(1))
+    return {"kl": float(t["kl"].mean()), "reconstruction": float(t["reconstruction"].mean())}
+
+
+class RunWatch:
+    """What the page sees of a run while it trains, measured between its steps: the generator's samples every
+    PREVIEW_EVERY_S, the test loss every EVAL_EVERY_S of training, the loss's two terms on the step's batch every
+    TERMS_EVERY_S; and a single step's before and after. Its time is the job's watch_seconds, not training's."""
+
+    def __init__(self, job, model, eval_set, preview_z, evaluate, preview):
+        self.job, self.model, self.eval_set, self.preview_z = job, model, eval_set, preview_z
+        self.evaluate, self.preview = evaluate, preview
+        self.last = {"preview": -math.inf, "eval": 0.0, "terms": -math.inf}
+        self.before = None
+
+    def first_look(self):
+        """The untrained model's test loss and samples: -> the seconds each took (what plans the budget)."""
+        began = time.monotonic()
+        self.job.record_test(*self.evaluate(self.job, self.model, *self.eval_set))
+        eval_s, preview_s = time.monotonic() - began, 0.0
+        if self.job.kind == "generator":
+            began = self.last["preview"] = time.monotonic()
+            self.job.record_preview(self.preview(self.model, self.preview_z))
+            preview_s = time.monotonic() - began
+        return eval_s, preview_s
+
+    def before_step(self, batch):
+        if self.job.stepping:  # a single step: its batch's terms before it
+            self.before = batch_terms(self.model, batch)
+
+    def on_step(self, info):
+        job, now = self.job, time.monotonic()
+        job.record_step(info)
+        stepping = job.stepping
+        if stepping or info["seconds"] - self.last["terms"] >= TERMS_EVERY_S:
+            self.last["terms"] = info["seconds"]
+            after = batch_terms(self.model, info["batch"])
+            job.record_terms(after)
+        if job.kind == "generator" and (stepping or now - self.last["preview"] > PREVIEW_EVERY_S):
+            self.last["preview"] = now
+            job.record_preview(self.preview(self.model, self.preview_z))
+        if info["seconds"] - self.last["eval"] >= EVAL_EVERY_S:
+            self.last["eval"] = info["seconds"]
+            job.record_test(*self.evaluate(job, self.model, *self.eval_set))
+        if stepping:
+            job.record_single_step(self.before, after, info["images"])
+        job.watch_seconds += time.monotonic() - now
+        REQUESTS.wait_idle(STEP_WAIT_S)  # between steps: requests first
+        time.sleep(0)  # and hand the GIL to a waiting one now, not at the next switch
 
 
 class TrainingRunner:
@@ -554,37 +644,18 @@ class TrainingRunner:
             eval_idx = torch.randperm(len(data.x_test), generator=torch.Generator().manual_seed(0))[:EVAL_IMAGES]
             eval_x, eval_y = data.x_test[eval_idx.to(data.x_test.device)], data.y_test[eval_idx.to(data.y_test.device)]
             preview_z = model.sample_z(8, torch.Generator(device=self.device).manual_seed(0))
-            last = {"preview": -math.inf, "eval": 0.0}
-
-            def on_step(info):
-                job.record_step(info)
-                now = time.monotonic()
-                if job.kind == "generator" and now - last["preview"] > PREVIEW_EVERY_S:
-                    last["preview"] = now
-                    job.record_preview(self._preview(model, preview_z))
-                if info["seconds"] - last["eval"] >= EVAL_EVERY_S:
-                    last["eval"] = info["seconds"]
-                    job.record_test(*self._evaluate(job, model, eval_x, eval_y))
-                job.watch_seconds += time.monotonic() - now
-                REQUESTS.wait_idle(STEP_WAIT_S)  # between steps: requests first
-                time.sleep(0)  # and hand the GIL to a waiting one now, not at the next switch
+            watch = RunWatch(job, model, (eval_x, eval_y), preview_z, self._evaluate, self._preview)
 
             # Where the test curve starts, and the first samples: their times plan the budget (TrainingJob.plan).
-            began = time.monotonic()
-            job.record_test(*self._evaluate(job, model, eval_x, eval_y))
-            eval_s, preview_s = time.monotonic() - began, 0.0
-            if job.kind == "generator":
-                began = last["preview"] = time.monotonic()
-                job.record_preview(self._preview(model, preview_z))
-                preview_s = time.monotonic() - began
+            eval_s, preview_s = watch.first_look()
             settings = s.for_cvae()
             train_budget_s = job.plan(eval_s, len(data.x_test), preview_s)
             if train_budget_s is not None:
                 settings = dataclasses.replace(settings, budget_s=train_budget_s)
             job.record_start(data.source)
             train(model, data, settings, measure_epochs=False, progress=False,
-                  hooks=Hooks(on_step=on_step, on_epoch=job.record_epoch, should_stop=job.should_stop,
-                              should_pause=job.should_pause))
+                  hooks=Hooks(before_step=watch.before_step, on_step=watch.on_step, on_epoch=job.record_epoch,
+                              should_stop=job.should_stop, should_pause=job.should_pause))
             time_limit = job.out_of_time() and not job.stop_event.is_set()
             stopped = job.stop_event.is_set() or job.abandoned() or time_limit
             job.record_measuring()

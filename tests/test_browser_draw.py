@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser import screenshot
+from browser import screenshot, wait_until
 from conftest import new_visitor
 from demo import draw_tab, handlers as h
 from digit_strokes import DIGITS, pad_value
@@ -142,21 +142,42 @@ def check_no_stale_answer_was_shown(page):
     assert page.evaluate("window.__stale_shown") == []
 
 
+def check_terms(page, digit, i):
+    """The loss's two terms for the digit just read, by both models, just after the answer: -> model 1's figures.
+    The comparison with MNIST's test digits comes once they are measured (in the background, from the first)."""
+    wait_until(page, "(d) => { const p = document.querySelector('#elbo-generator');"
+               " return p !== null && p.dataset.digit === String(d)"
+               " && document.querySelector('#elbo-classifier') !== null; }", digit)
+    figures = {cls: float(page.locator(f"#generator-{cls}").inner_text()) for cls in ("reconstruction", "kl", "neg-elbo")}
+    assert figures["reconstruction"] > 0 and figures["kl"] > 0
+    assert abs(figures["reconstruction"] + figures["kl"] - figures["neg-elbo"]) < 0.15
+    assert page.locator("#elbo-generator rect").count() > 1  # the KL of each z dimension
+    if i >= 4:  # by now the test digits' figures are there
+        wait_until(page, "() => document.querySelector('#generator-compare') !== null", timeout=30_000)
+        assert f"test {digit}s" in page.locator("#generator-compare").inner_text()
+    return figures
+
+
 def test_ten_digits_in_a_row_cleared_with_clear(page):
     open_draw_tab(page)
     # Drawable at once: no tool to pick first.
-    for digit in [7, 1, 4, 0, 9, 2, 8, 3, 6, 5]:
+    seen_terms = []
+    for i, digit in enumerate([7, 1, 4, 0, 9, 2, 8, 3, 6, 5]):
         trace(page, digit)
         check_answer(page, digit)
         assert page.locator("#style").is_visible()
+        seen_terms.append(check_terms(page, digit, i))
         if digit == 8:
+            page.locator("#elbo-terms").scroll_into_view_if_needed()
             screenshot(page, "draw.png")
         time.sleep(PAUSE_S)
         page.locator("#sketch").get_by_role("button", name="Clear").click()  # the page's one Clear
         assert page.get_by_role("button", name="Clear").count() == 1
         check_cleared(page)
+        wait_until(page, "() => document.querySelector('#elbo-generator') === null")  # nothing to explain
         time.sleep(PAUSE_S)
     check_no_stale_answer_was_shown(page)
+    assert len({t["neg-elbo"] for t in seen_terms}) == 10  # each drawing its own figures
 
 
 def test_ten_digits_with_the_pads_own_clear_and_with_undo_and_redo(page):

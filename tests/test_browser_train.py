@@ -49,6 +49,33 @@ def watch_samples_change(page, times=3, timeout_s=30):
         seen.add(samples_src(page))
 
 
+def step_report(page):
+    return page.locator("#step-report").inner_text()
+
+
+def step_five_times(page, held):
+    """Paused: Step runs one batch at a time, each press says what it did to the batch's two terms, and the
+    samples are redrawn; the run stays paused in between."""
+    import re
+    reports = []
+    for i in range(1, 6):
+        before_samples = samples_src(page)
+        page.locator("#step").click()
+        wait_until(page, f"() => document.querySelector('#step-report').innerText.includes('step {held + i:,},')")
+        report = step_report(page)
+        figures = re.search(r"KL ([\d.]+) → ([\d.]+) nats, reconstruction .*? ([\d.]+) → ([\d.]+) nats", report)
+        assert figures, report
+        kl_before, kl_after, rec_before, rec_after = map(float, figures.groups())
+        assert rec_before > 0 and (kl_before, rec_before) != (kl_after, rec_after), report
+        wait_until(page, "(old) => { const img = document.querySelector('#samples img');"
+                   " return img !== null && img.getAttribute('src') !== old; }", before_samples)
+        reports.append(report)
+        page.wait_for_timeout(700)  # a person reads it before pressing again
+        assert "Paused" in progress(page)
+    assert len(set(reports)) == 5
+    screenshot(page, "train_step.png", for_readme=False)
+
+
 def test_start_watch_pause_resume_stop_then_use_and_download_the_model(page, tmp_path):
     shipped_picture = zero_z_picture(page)
     open_train_tab(page)
@@ -63,6 +90,8 @@ def test_start_watch_pause_resume_stop_then_use_and_download_the_model(page, tmp
     held, held_samples = step_now(page), samples_src(page)
     time.sleep(3)
     assert step_now(page) == held and samples_src(page) == held_samples  # nothing moves while paused
+    step_five_times(page, held)
+    held = step_now(page)
     page.get_by_role("button", name="Resume", exact=True).click()
     wait_until(page, f"() => /step ([\\d,]+)/.test(document.querySelector('#train-progress').innerText) && "
                f"parseInt(document.querySelector('#train-progress').innerText.match(/step ([\\d,]+)/)[1]"

@@ -159,8 +159,10 @@ def test_texts_in_every_language_and_a_font_for_japanese_pictures():
 
 def test_the_loss_curves_are_named_in_the_visitors_language_and_keep_their_colours():
     from demo import train_tab
-    snap = SimpleNamespace(tests=[{"step": 5, "test_loss": 1.0}], losses=[(1, 2.0), (5, 1.5)])
-    for lang, names in (("en", {"train", "test"}), ("ja", {JA["curve_train"], JA["curve_test"]})):
+    snap = SimpleNamespace(tests=[{"step": 5, "test_loss": 1.0}], losses=[(1, 2.0), (5, 1.5)],
+                           terms=[(1, 0.5, 1.5), (5, 0.4, 1.1)])
+    curves = ("train", "test", "kl", "reconstruction")
+    for lang, names in (("en", {EN[f"curve_{c}"] for c in curves}), ("ja", {JA[f"curve_{c}"] for c in curves})):
         frame = train_tab.loss_frame(snap, lang)
         assert set(frame["curve"]) == names == set(train_tab.curve_colours(lang))
     assert train_tab.curve_colours("ja")[JA["curve_train"]] == train_tab.CURVE_COLOURS["train"]

@@ -83,7 +83,14 @@ def test_a_short_run_of_the_generator_shows_its_curves_and_samples_and_keeps_the
     assert model.z_dim == runner.templates["generator"].z_dim  # fits the page's sliders
     assert model.metadata["progress"]["partial"] is False and model.metadata["run_id"] == job.run_id
     frame = t.loss_frame(snap)
-    assert list(frame.columns) == ["step", "loss", "curve"] and set(frame["curve"]) == {"train", "test"}
+    assert list(frame.columns) == ["step", "loss", "curve"]
+    assert set(frame["curve"]) == {"train", "test", "KL (batch)", "reconstruction (batch)"}
+    # The two terms of a step's batch are measured from its first step and add up to about its loss (they are
+    # measured after the step, with the network in eval mode).
+    first_step, kl, reconstruction = snap.terms[0]
+    assert first_step == 1 and kl >= 0 and reconstruction > 0
+    step, kl, reconstruction = snap.terms[-1]
+    assert kl + reconstruction == pytest.approx(dict(snap.losses)[step], rel=0.25)
     assert "Finished" in t.progress_text(snap) and "test loss" in t.progress_text(snap)
     assert "not in use" in t.describe(model) and "in use in this session" in t.describe(model, in_use=True)
     # Its own threshold for model 1's "not a digit", measured after the run, beside the requests.
