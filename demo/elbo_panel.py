@@ -9,7 +9,6 @@ import weakref
 from cvae.elbo_terms import elbo_terms, reference_figures, share_above
 
 from . import handlers as h
-from .explore import test_digits
 from .page_files import page_file
 from .texts import DEFAULT, say
 
@@ -42,6 +41,7 @@ def reference(model, wait=True):
 
 
 def _measure(model):
+    from .explore import test_digits  # here: demo/explore.py shows these panels too
     images, labels = test_digits()
     try:
         figures = reference_figures(model, images, labels)

@@ -25,6 +25,7 @@ from cvae.data import default_data_dir, load_sample
 from cvae.models import Y_DIM
 from cvae.second_opinion import second_opinion
 
+from . import elbo_panel, posterior_view
 from . import handlers as h
 from .bound import bound
 from .page_files import page_file
@@ -165,10 +166,12 @@ def nearest_step(value, values):
     return int((values - float(value)).abs().argmin())
 
 
-def latent_map(generator, digit, z, dim_x, dim_y, cells=MAP_CELLS):
+def latent_map(generator, digit, z, dim_x, dim_y, cells=MAP_CELLS, posterior=None, drawn=None, density=None):
     """A cells x cells grid of model 1's `digit` with z's dimension dim_x running -3 ... +3 left to right and dim_y
     +3 ... -3 top to bottom (up is positive, as on the scatter plot), the others as in z; the cell nearest to z
-    framed in orange. An RGB picture, CELL px per digit."""
+    framed in orange. An RGB picture, CELL px per digit. `posterior` ({"mean", "std"} of q(z|x,y)) adds its mean
+    and ellipses, `drawn` a z drawn from it, `density` (posterior means, (N, z_dim)) where those lie
+    (demo/posterior_view.py)."""
     digit, z = h.check_digit(digit), as_z(z, generator.z_dim)
     dim_x, dim_y = check_dimensions(dim_x, dim_y, generator.z_dim)
     values = map_values(cells)
@@ -180,8 +183,13 @@ def latent_map(generator, digit, z, dim_x, dim_y, cells=MAP_CELLS):
     picture = h.enlarge(mosaic, cells * CELL).convert("RGB")
     col = nearest_step(z[0, dim_x], values)
     row = cells - 1 - nearest_step(z[0, dim_y], values)
+    geometry = posterior_view.MapGeometry(cells, CELL, Z)
+    if density is not None:
+        picture = posterior_view.draw_density(picture, geometry, density, dim_x, dim_y)
     ImageDraw.Draw(picture).rectangle([col * CELL, row * CELL, (col + 1) * CELL - 1, (row + 1) * CELL - 1],
                                       outline=MARK, width=3)
+    if posterior is not None:
+        posterior_view.draw_posterior(picture, geometry, posterior["mean"], posterior["std"], dim_x, dim_y, drawn)
     return picture
 
 
@@ -360,9 +368,9 @@ def scatter_view(generator, images, labels, dim_x, dim_y, z, lang=DEFAULT):
 
 def real_digit_view(generator, x, digit, note):
     """A real digit put into z: {"digit", "z": its style as the sliders show it, "real": the digit (280 px),
-    "reconstruction": model 1's drawing of it, "note"}."""
+    "reconstruction": model 1's drawing of it, "note", "x": the (28, 28) picture}."""
     return {"digit": digit, "z": encode_style(generator, x, digit), "real": h.enlarge(x, h.DEFAULT_SIZE),
-            "reconstruction": reconstruction(generator, x, digit), "note": note}
+            "reconstruction": reconstruction(generator, x, digit), "note": note, "x": x}
 
 
 def test_digit_view(generator, images, labels, rng=random, lang=DEFAULT):
@@ -425,6 +433,10 @@ class Section:
     real_image: gr.Image = None
     reconstructed: gr.Image = None
     real_note: gr.Markdown = None
+    real_terms: gr.HTML = None
+    q_button: gr.Button = None
+    q_table: gr.HTML = None
+    density_box: gr.Checkbox = None
     scatter: gr.ScatterPlot = None
     overlap_note: gr.Markdown = None
     link: gr.Textbox = None
@@ -463,6 +475,7 @@ def lay_out(section):
                 section.dim_x = gr.Dropdown(choices, value=top[0], label=static("across"), elem_id="map-x")
                 section.dim_y = gr.Dropdown(choices, value=top[1], label=static("up"), elem_id="map-y")
             gr.Markdown(every_language(lambda lang: say(lang, "preselected", x=top[0] + 1, y=top[1] + 1)))
+            section.density_box = gr.Checkbox(False, label=static("show_density"), elem_id="show-density")
         with gr.Column():
             section.traversal = gr.Image(ctx.png(traversal_chart(generator, 3, zero)), type="filepath",
                                          interactive=False, label=static("what_each_slider_does"),
@@ -493,6 +506,10 @@ def lay_out_real_digit(section):
                                          height=220, buttons=["download"], elem_id="reconstruction",
                                          elem_classes=["pixelated", "label-above"])
     section.real_note = gr.Markdown(static("real_note_empty"), elem_id="real-note")
+    section.q_button = gr.Button(static("draw_from_q"), elem_id="draw-from-q")
+    section.q_table = gr.HTML("", css_template=posterior_view.CSS, apply_default_css=False,
+                              elem_id="q-draw")
+    section.real_terms = gr.HTML("", css_template=elbo_panel.CSS, apply_default_css=False, elem_id="real-terms")
 
 
 def lay_out_scatter(section, top, zero):
@@ -524,16 +541,60 @@ def set_z(section, session, d, z):
     return dict(zip(section.sliders, z)) | dict(zip(section.pictures, section.redraw(session, d, *z)))
 
 
-def show_real(section, session, view, label):
+def show_real(section, session, view, label, lang=DEFAULT):
+    """The picture put into z, model 1's drawing of it, its q(z|x,y) kept for the map, and the loss's two terms."""
+    generator = model(section, session)
+    terms = elbo_panel.terms_of(generator, view["x"], view["digit"], wait=False)
+    session.posterior = {"digit": view["digit"], "mean": terms["z_mean"], "std": terms["z_std"]}
+    session.q_drawn = None
+    panels = elbo_panel.panels_html(generator, section.ctx.model_of(session, "classifier"), view["x"],
+                                    view["digit"], lang)
     return ({section.digit: view["digit"],
              section.real_image: gr.update(value=section.ctx.png(view["real"]), label=label),
-             section.reconstructed: section.ctx.png(view["reconstruction"]), section.real_note: view["note"]}
+             section.reconstructed: section.ctx.png(view["reconstruction"]), section.real_note: view["note"],
+             section.real_terms: panels, section.q_table: ""}
             | set_z(section, session, view["digit"], view["z"]))
+
+
+def map_overlays(section, session, d):
+    """What the map draws over its digits for this session: q of the picture put into z (when it is of digit d)
+    and the z drawn from it; the test digits' posterior means of digit d when the switch is on."""
+    out = {}
+    posterior = session.posterior if session is not None else None
+    if posterior is not None and posterior["digit"] == h.check_digit(d):
+        out |= {"posterior": posterior, "drawn": session.q_drawn}
+    if session is not None and session.show_density:
+        generator = model(section, session)
+        means = posterior_means(generator, section.images, section.labels)
+        out["density"] = means[section.labels == h.check_digit(d)]
+    return out
 
 
 @inference
 def map_view(section, session, d, dim_x, dim_y, *z):
-    return section.ctx.png(latent_map(model(section, session), d, z, dim_x, dim_y))
+    return section.ctx.png(latent_map(model(section, session), d, z, dim_x, dim_y,
+                                      **map_overlays(section, session, d)))
+
+
+@inference
+def q_draw(section, session, dim_x, dim_y, request: gr.Request = None):
+    """"Draw z from q": z = mu + sigma * eps for the picture put into z, the sliders moved there, and the numbers."""
+    lang = language_of(request)
+    posterior = session.posterior
+    if posterior is None:
+        with h.said_in(lang):
+            raise h.InputError.of("put_a_digit_first")
+    eps, z = posterior_view.draw_from_q(posterior["mean"], posterior["std"], np.random.default_rng())
+    shown = [slider_value(v) for v in z]
+    session.q_drawn = z
+    dim_x, dim_y = check_dimensions(dim_x, dim_y, len(z))
+    table = posterior_view.draw_table_html(posterior["mean"], posterior["std"], eps, shown, dim_x, dim_y, lang)
+    return {section.q_table: table} | set_z(section, session, posterior["digit"], shown)
+
+
+def show_density(section, session, on):
+    """The switch of the map's density of test digits: kept in the session (the map's redraw reads it)."""
+    session.show_density = bool(on)
 
 
 @inference
@@ -560,7 +621,7 @@ def click_map(section, evt: gr.SelectData, session, d, dim_x, dim_y, *z):
 def load_test_digit(section, session, request: gr.Request = None):
     lang = language_of(request)
     return show_real(section, session, test_digit_view(model(section, session), section.images, section.labels,
-                                                       lang=lang), say(lang, "the_real_digit"))
+                                                       lang=lang), say(lang, "the_real_digit"), lang)
 
 
 @inference
@@ -611,13 +672,24 @@ def wire(section, page):
     # (as a slider move is); the views follow.
     refresh(s, s.latent.select(bound(click_map, s), inputs(s, "digit", "dim_x", "dim_y"), [*s.sliders, *s.pictures],
                                api_name="explore_map_click", queue=False, **VIEW, **RAW))
-    real_outputs = [s.digit, *s.sliders, *s.pictures, s.real_image, s.reconstructed, s.real_note]
+    real_outputs = [s.digit, *s.sliders, *s.pictures, s.real_image, s.reconstructed, s.real_note, s.real_terms,
+                    s.q_table]
     refresh(s, s.real_button.click(bound(load_test_digit, s), [s.ctx.session], real_outputs, **LIVE, **RAW))
     refresh(s, s.drawing_button.click(bound(use_drawing, s), [s.ctx.session], real_outputs, **LIVE, **RAW))
+    wire_posterior(s)
     page.load(bound(open_link, s), [s.ctx.session, s.digit, s.dim_x, s.dim_y],
               [s.digit, *s.sliders, *s.pictures, s.latent, s.traversal, s.scatter, s.overlap_note], **quiet_scatter(s),
               **LIVE, **RAW)
     s.copy_button.click(None, [s.digit, *s.sliders], s.link, js=COPY_LINK_JS)
+
+
+def wire_posterior(section):
+    """The posterior's events, after the section's others (so that those keep their places in the page's config)."""
+    s = section
+    refresh(s, s.q_button.click(bound(q_draw, s), [s.ctx.session, s.dim_x, s.dim_y], [s.q_table, *s.sliders,
+                                                                                     *s.pictures], **LIVE, **RAW))
+    (s.density_box.input(bound(show_density, s), [s.ctx.session, s.density_box], None, **LIVE, **RAW)
+     .then(bound(map_view, s), inputs(s, "digit", "dim_x", "dim_y"), s.latent, **LIVE, **RAW))
 
 
 def refresh(section, event):

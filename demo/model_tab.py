@@ -29,10 +29,12 @@ from cvae.fastpath import OnePassELBO
 from cvae.models import X_DIM, Y_DIM
 from cvae.preprocess import to_grid_image
 
+from . import elbo_panel
 from . import handlers as h
 from .bound import bound
 from .explore import cached, test_digits  # one cache per model for the page's views
 from .page_files import page_file
+from .pixyz_view import graph_svg, pixyz_texts
 from .shared import PRIVATE, inference
 from .texts import CJK_FONTS, DEFAULT, language_of, say, static
 
@@ -522,7 +524,21 @@ def predict(ctx, session, last_drawing, source, lang=DEFAULT):
         if source == "drawing":
             about += say(lang, "nothing_drawn")
     in_use_line = say(lang, "model2_in_use", name=markdown_code(name))
-    return predictor_html(classifier, x, about, lang) + f'<p class="caption">{in_use_line}</p>'
+    # The loss's two terms for this picture by both models, with its label (a drawing: model 2's reading).
+    if source == "drawing" and last_drawing is not None:
+        digit = int(predictions_over_z(classifier, x).mean(0).argmax())
+    generator = in_use(ctx, session, lang)["generator"][0]
+    terms = elbo_panel.panels_html(generator, classifier, x.view(28, 28), digit, lang)
+    return (predictor_html(classifier, x, about, lang) + f'<p class="caption">{in_use_line}</p>'
+            f'<div id="model-terms">{terms}</div>')
+
+
+def pixyz_markdown(model, lang=DEFAULT):
+    """What Pixyz prints of a model: the joint `p * prior` with its factorisation, and the loss (demo/pixyz_view.py),
+    as Markdown with LaTeX."""
+    texts = pixyz_texts(model)
+    return (f'{say(lang, "pixyz_joint")}\n\n$${texts["joint"]}$$\n\n{say(lang, "pixyz_loss")}\n\n'
+            f'$${texts["loss"]}$$')
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -589,6 +605,15 @@ def content(ctx, session, request: gr.Request = None):
         for kind, _ in MODELS:
             with gr.Column(min_width=360):
                 gr.Markdown(next(shown), elem_id=f"networks-{kind}")
+    gr.Markdown(say(lang, "pixyz_heading"))
+    with gr.Row(equal_height=False):
+        for kind, title in MODELS:
+            model = in_use(ctx, session, lang)[kind][0]
+            with gr.Column(min_width=300):
+                gr.Markdown(pixyz_markdown(model, lang), latex_delimiters=LATEX, elem_id=f"pixyz-{kind}")
+                gr.HTML(graph_svg(model, say(lang, "graph_title", name=say(lang, title))),
+                        css_template=elbo_panel.CSS, apply_default_css=False, elem_id=f"graph-{kind}")
+    gr.Markdown(say(lang, "pixyz_graph_caption"))
     gr.Markdown(say(lang, "figures_heading"))
     gr.HTML(next(shown), css_template=FIGURES_CSS, apply_default_css=False, elem_id="model-figures")
     gr.Markdown(say(lang, "predictor_heading"))

@@ -59,7 +59,8 @@ class OneAtATime:
 class Session:
     """One visitor's own things, all in one gr.State (ctx.session) with one lifetime: the models they chose to use
     instead of the shipped ones (`using`, kind -> model), their own model from the Train tab (`yours`: trained,
-    loaded or uploaded, in use or not), and the 28 x 28 tensor of the digit they drew or uploaded last.
+    loaded or uploaded, in use or not), the 28 x 28 tensor of the digit they drew or uploaded last, and what the
+    Generate tab's latent map shows of a posterior.
 
     Handlers change it in place and return it as an output, so that gradio restarts its time to live: every event
     of a visitor sees the same object, and two events at once (a drawing while a training ends) never undo each
@@ -67,6 +68,9 @@ class Session:
 
     def __init__(self):
         self.using, self.yours, self.last_drawing = {}, None, None
+        # The Generate tab's picture put into z: {"digit", "mean", "std"} of its q(z|x,y), the last z drawn from it,
+        # and whether the latent map shows where the test digits lie.
+        self.posterior, self.q_drawn, self.show_density = None, None, False
 
     def use(self, model):
         """Run this visitor's requests of model.kind on `model`."""

@@ -93,7 +93,8 @@ def progress_text(snap, lang=DEFAULT):
     ended = say(lang, "finished") if status == "done" else say(lang, "stopped_at", where=where)
     if snap.time_limit_s:
         ended += say(lang, "time_limit", limit=duration(snap.time_limit_s, lang))
-    return say(lang, "training_ended", ended=ended, seconds=f"{snap.train_seconds:.0f}", figures=figures)
+    return say(lang, "training_ended", ended=ended, total=f"{snap.seconds:.0f}", seconds=f"{snap.train_seconds:.0f}",
+               figures=figures)
 
 
 def plotted_tests(snap):

@@ -156,3 +156,73 @@ def test_a_real_digit_goes_into_the_sliders_and_keeps_its_style_as_another_digit
     page.locator("#my-drawing").click()
     page.wait_for_selector(".toast-body")
     assert "Draw a digit" in page.locator(".toast-body").first.inner_text()
+
+
+ELLIPSE, DRAWN, PRIOR = (34, 211, 238), (250, 204, 21), (74, 222, 128)  # demo/posterior_view.py's colours
+
+
+def map_pixels(page, colour):
+    """How many pixels of the latent map as shown are exactly `colour` (its marks: the digits are greys)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+    data = page.evaluate("async () => { const r = await fetch(document.querySelector('#latent-map img').src);"
+                         " const b = new Uint8Array(await r.arrayBuffer()); let s = '';"
+                         " for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));"
+                         " return btoa(s); }")
+    picture = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+    return int((picture == np.array(colour)).all(-1).sum())
+
+
+def q_draw_rows(page):
+    """The draw from q as the page shows it: [(mu, sigma, eps, z)] per z dimension."""
+    rows = page.locator("#q-draw-table tr[data-dim]")
+    return [tuple(float(rows.nth(i).locator(f"td.{c}").inner_text()) for c in ("mu", "sigma", "eps", "z"))
+            for i in range(rows.count())]
+
+
+def test_a_real_digit_in_z_shows_its_posterior_its_two_terms_and_draws_from_it(page):
+    page.locator("#real-digit").scroll_into_view_if_needed()
+    map_before = src(page, "#latent-map img")
+    page.locator("#real-digit").click()
+    page.wait_for_selector("#real-image img")
+    label = page.locator("#real-note").inner_text().split(", a ")[1][0]
+    # Its loss, term by term, by both models.
+    wait_until(page, "(d) => document.querySelector('#real-terms #elbo-generator')?.dataset.digit === d", label)
+    assert float(page.locator("#real-terms #generator-neg-elbo").inner_text()) > 0
+    # q(z|x,y) on the map: its mean and its 1- and 2-sigma ellipses.
+    wait_for_new(page, "#latent-map img", map_before)
+    wait_until(page, "() => document.querySelector('#latent-map img').complete")
+    assert map_pixels(page, ELLIPSE) > 100 and map_pixels(page, DRAWN) == 0
+    mean_style = slider_values(page)
+
+    drawn = []
+    for _ in range(3):  # draws from q: the sliders move to z = mu + sigma * eps, the picture follows
+        page.locator("#draw-from-q").scroll_into_view_if_needed()
+        picture_before, map_before = src(page, "#picture img"), src(page, "#latent-map img")
+        page.locator("#draw-from-q").click()
+        wait_for_new(page, "#picture img", picture_before)
+        rows = q_draw_rows(page)
+        assert len(rows) == Z_DIM
+        for mu, sigma, eps, z in rows:
+            assert sigma > 0 and abs(max(-3, min(3, mu + sigma * eps)) - z) <= 0.03, (mu, sigma, eps, z)
+        values = slider_values(page)
+        assert values == [z for *_, z in rows] and values != mean_style
+        assert all(abs(z - mu) <= 4 * sigma + 0.03 for mu, sigma, _, z in rows)  # within q's spread
+        wait_for_new(page, "#latent-map img", map_before)
+        wait_until(page, "() => document.querySelector('#latent-map img').complete")
+        assert map_pixels(page, DRAWN) > 10 and map_pixels(page, ELLIPSE) > 100  # the draw marked on the map
+        drawn.append(values)
+        page.wait_for_timeout(900)  # a person looks at it
+    assert len({tuple(v) for v in drawn}) == 3
+    # Where the prior has holes: the test digits of this digit in z against N(0, I).
+    map_before = src(page, "#latent-map img")
+    page.locator("#show-density").scroll_into_view_if_needed()
+    page.locator("#show-density input").check()
+    wait_for_new(page, "#latent-map img", map_before)
+    wait_until(page, "() => document.querySelector('#latent-map img').complete")
+    assert map_pixels(page, PRIOR) > 100
+    page.locator("#latent-map").scroll_into_view_if_needed()
+    screenshot(page, "explore_posterior.png", for_readme=False)

@@ -52,6 +52,21 @@ def test_the_formulas_code_and_figures_of_the_models_in_use(browser, served_app,
         assert "(KullbackLeibler(q, prior) - Expectation(q, LogProb(p))).mean()" in \
             page.locator("#code-generator-loss").inner_text()
         assert "parameters" in page.locator("#networks-generator").inner_text()
+        # Pixyz's own view: what it prints for the joint and the loss, and its graph of the variables, drawn.
+        from demo.pixyz_view import pixyz_texts
+        for kind, model in (("generator", generator), ("classifier", classifier)):
+            sources = page.locator(f"#pixyz-{kind} annotation[encoding='application/x-tex']").all_text_contents()
+            texts = pixyz_texts(model)
+            assert [t.strip() for t in sources] == [texts["joint"], texts["loss"]], (kind, sources)
+            graph = page.locator(f"#graph-{kind} svg")
+            graph.scroll_into_view_if_needed()
+            nodes = graph.locator("circle").evaluate_all("cs => cs.map(c => c.dataset.node).sort()")
+            assert nodes == ["x", "y", "z"] and graph.locator("path.q").count() == 2, (kind, nodes)
+        observed = {"generator": "x", "classifier": "y"}  # the variable each model explains is observed, z is not
+        for kind, var in observed.items():
+            fill = page.locator(f"#graph-{kind} circle[data-node='{var}']").get_attribute("fill")
+            assert fill != "none" and page.locator(f"#graph-{kind} circle[data-node='z']").get_attribute("fill") == \
+                "none"
         # Every figure loads.
         page.locator("#model-figures").scroll_into_view_if_needed()
         wait_until(page, "() => [...document.querySelectorAll('#model-figures img')].every(i => i.complete)")
@@ -64,6 +79,10 @@ def test_the_formulas_code_and_figures_of_the_models_in_use(browser, served_app,
         first = page.locator("#predictor img").get_attribute("alt")
         page.get_by_role("button", name="A random test digit", exact=True).click()
         wait_until(page, "(first) => document.querySelector('#predictor img')?.alt !== first", first)
+        # The loss's two terms for the example, by both models, with its label.
+        label = page.locator("#predictor img").get_attribute("alt").split("labelled ")[-1][:1]
+        assert page.locator("#model-terms #elbo-generator").get_attribute("data-digit") == label
+        assert float(page.locator("#model-terms #generator-neg-elbo").inner_text()) > 0
         page.get_by_role("button", name="A test digit where z matters", exact=True).click()
         wait_until(page, "() => document.querySelector('#predictor').innerText.includes('moves most with z')")
         page.locator("#model-about").scroll_into_view_if_needed()
