@@ -125,7 +125,9 @@ def panel_html(terms, kind, lang=DEFAULT):
     return (f'<div class="elbo-panel" id="elbo-{kind}" data-digit="{digit}">'
             f'<div class="elbo-title">{html.escape(say(lang, "elbo_heading", name=name, digit=digit))}</div>'
             f'<table class="elbo-terms">{table}</table>{compare}'
-            f'<div class="caption">{html.escape(bars_title)}</div>{kl_bars_svg(terms["kl_per_dim"], bars_title)}'
+            f'<div class="caption">{html.escape(bars_title)} · '
+            f'{say(lang, "elbo_kl_tallest", value=nats(max(terms["kl_per_dim"])))}</div>'
+            f'{kl_bars_svg(terms["kl_per_dim"], bars_title)}'
             f'</div>')
 
 

@@ -125,6 +125,14 @@ def test_on_a_phone_the_result_stays_in_view_and_nothing_is_cut(browser, served_
             assert page.locator("#sketch .pad-tools").get_by_role("button", name=name).bounding_box()["height"] >= 44
         assert page.evaluate(NO_SIDEWAYS_SCROLL)
         page.screenshot(path=SHOTS / "phone-draw.png")
+        # The loss's two terms for it, just after: each model's panel within the screen, its bars too.
+        wait_until(page, "() => document.querySelector('#elbo-classifier') !== null", timeout=20_000)
+        centre(page, "#elbo-generator")
+        for panel in ("#elbo-generator", "#elbo-classifier", "#elbo-generator .kl-bars", "#elbo-classifier .kl-bars"):
+            box = page.locator(panel).bounding_box()
+            assert 0 <= box["x"] and box["x"] + box["width"] <= 390, panel
+        assert page.evaluate(NO_SIDEWAYS_SCROLL)
+        page.screenshot(path=SHOTS / "phone-terms.png")
         page.get_by_role("tab", name="Train", exact=True).tap()
         page.wait_for_selector("#start")
         assert page.evaluate(NO_SIDEWAYS_SCROLL)

@@ -74,7 +74,7 @@ def test_the_formulas_code_and_figures_of_the_models_in_use(browser, served_app,
         assert len(widths) == 8 and all(w > 0 for w in widths), widths
         # Model 2 as a predictor: a test digit (nothing drawn yet), then another one.
         assert "nothing drawn yet" in page.locator("#predictor").inner_text()
-        assert page.locator("#predictor tr").count() == 1 + 8 + 1
+        assert page.locator("#predictor-answer tr").count() == 1 + 8 + 1
         time.sleep(PAUSE_S)
         first = page.locator("#predictor img").get_attribute("alt")
         page.get_by_role("button", name="A random test digit", exact=True).click()
