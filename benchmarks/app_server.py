@@ -244,6 +244,25 @@ class Requests:
     def raw_traversal(self, raw, digit=3):
         return raw.call("/explore_traversal", digit, *self.z_values())
 
+    def raw_read_terms(self, raw):
+        """The Draw tab's request just after an answer: the loss's two terms for the drawing just read, by both
+        models (its drawing read first, untimed)."""
+        self.raw_read_drawing(raw)
+        return raw.call("/read_terms")
+
+    def raw_draw_from_q(self, raw):
+        """The Generate tab's "Draw z from q(z|x,y)" for a real digit put into z (once per session, untimed)."""
+        if getattr(raw, "posterior_digit", None) is None:
+            digit = raw.call("/explore_real_digit")[2][0]
+            raw.posterior_digit = digit.get("value") if isinstance(digit, dict) else digit
+        return raw.call("/explore_draw_from_q", 0, 1)
+
+    def raw_posterior_map(self, raw):
+        """The latent map redrawn with the posterior's mean, ellipses and the last z drawn from it."""
+        if getattr(raw, "posterior_digit", None) is None:
+            self.raw_draw_from_q(raw)
+        return raw.call("/explore_map", raw.posterior_digit, 0, 1, *self.z_values())
+
     def raw_read_drawing(self, raw):
         """The Draw tab's request after a stroke: the pad's strokes (a digit of cvae.drawn_digits' templates)."""
         self.seq = getattr(self, "seq", 0) + 1

@@ -4,8 +4,11 @@ Playwright).
 
 `map_click_p95_ms_http`, `map_p95_ms_http`, `traversal_p95_ms_http`: a click on the latent map (answered with the
 sliders and the picture, without the queue), the map redrawn, the traversal chart redrawn (each through the queue,
-with the output file fetched); `sketch_answer_p95_ms_http`: the Draw pad's strokes read (one POST, no queue); each
-called by name with app_server.RawClient, one at a time.
+with the output file fetched); `sketch_answer_p95_ms_http`: the Draw pad's strokes read (one POST, no queue);
+`terms_p95_ms_http`: the loss's two terms for the drawing just read, by both models (the request the page sends
+just after the answer); `draw_from_q_p95_ms_http`: "Draw z from q(z|x,y)" for a real digit put into z;
+`posterior_map_p95_ms_http`: the latent map redrawn with that posterior's ellipses and the z drawn; each called by
+name with app_server.RawClient, one at a time.
 
 `slider_*_ms_browser`: from a z slider's `input` event to the new picture loaded and decoded in the page, over
 `MOVES` moves of the slider with the keyboard (ArrowRight on the focused range input), MOVE_GAP_S apart so that each
@@ -199,7 +202,8 @@ def page_to_first_picture(browser, url, visits):
 FIRST_PICTURE_KEYS = ["first_picture_ms_browser", "first_picture_p95_ms_browser"]
 MEASUREMENTS = [(slider_to_picture, ["slider_p95_ms_browser", "slider_median_ms_browser"]),
                 (sketch_to_answer, ["sketch_answer_p95_ms_browser", "sketch_answer_median_ms_browser"])]
-HTTP_KEYS = ["map_click_p95_ms_http", "map_p95_ms_http", "traversal_p95_ms_http", "sketch_answer_p95_ms_http"]
+HTTP_KEYS = ["map_click_p95_ms_http", "map_p95_ms_http", "traversal_p95_ms_http", "sketch_answer_p95_ms_http",
+             "terms_p95_ms_http", "draw_from_q_p95_ms_http", "posterior_map_p95_ms_http"]
 BROWSER_KEYS = [key for _, keys in MEASUREMENTS for key in keys] + FIRST_PICTURE_KEYS
 KEYS = HTTP_KEYS + BROWSER_KEYS
 HTTP_BUDGET_S = 10          # per kind of request
@@ -208,7 +212,8 @@ HTTP_BUDGET_S = 10          # per kind of request
 def explore_over_http(app, requests, n):
     """The latent-space views' requests, `n` of each (or fewer, within HTTP_BUDGET_S): p95 and median in ms."""
     kinds = [("map_click", requests.raw_map_click), ("map", requests.raw_map), ("traversal", requests.raw_traversal),
-             ("sketch_answer", requests.raw_read_drawing)]
+             ("sketch_answer", requests.raw_read_drawing), ("terms", requests.raw_read_terms),
+             ("draw_from_q", requests.raw_draw_from_q), ("posterior_map", requests.raw_posterior_map)]
     raw, out = app.raw_client(), {}
     try:
         for _, call in kinds:  # warm: a session's first calls set it up

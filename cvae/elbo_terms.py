@@ -13,7 +13,7 @@ from torch.distributions import kl_divergence
 from .models import X_DIM, one_hot
 
 SEED = 0                    # the z that E_q draws: the same picture gets the same numbers every time
-TEST_BATCH = 1000           # test digits per pass when the reference figures are measured
+TEST_BATCH = 100            # test digits per pass for the reference figures: each pass holds the lock below
 
 # Pixyz evaluates a loss by setting each distribution's parameters on the distribution object itself (set_dist)
 # and draws z from torch's global generator: two threads evaluating at once would mix their pictures and noise.

@@ -36,6 +36,7 @@ limit_malloc_arenas()
 from cvae.models import pick_device  # noqa: E402
 from cvae.weights import WEIGHTS_DIR, WeightsError  # noqa: E402
 
+from . import elbo_panel  # noqa: E402
 from . import runs as runs_module  # noqa: E402
 from .app import build_app, launch, load_shipped  # noqa: E402
 from .training import MAX_TRAIN_MINUTES, TrainingRunner  # noqa: E402
@@ -104,6 +105,10 @@ def main(argv=None):
     print(f"Conditional VAE demo on {device} (training data: {which}, {len(data.x_train):,} images): "
           f"http://{args.host}:{args.port}", file=sys.stderr)
     stop_on_sigterm()
+    # The test digits' figures the loss's terms are compared with, for the shipped models: measured beside the
+    # first requests (in a thread), so that the first drawings do not wait for them.
+    for model in (generator, classifier):
+        elbo_panel.reference(model, wait=False)
     launch(demo, args.host, args.port)
 
 

@@ -385,9 +385,9 @@ def wire(ctx, tab):
                                  preprocess=False, show_progress="minimal", js=UPLOAD_JS, **PRIVATE)
     ctx.on_model_change(bound(follow_model_change, ctx, tab))
     # The loss's two terms for what was just read, after its answer (last, so the events above keep their places).
-    for event in (drawn, uploaded):
+    for event, name in ((drawn, {"api_name": "read_terms", "api_visibility": "undocumented"}), (uploaded, PRIVATE)):
         event.then(bound(terms_of_reading, ctx), session, tab.terms, queue=False, trigger_mode="always_last",
-                   show_progress="hidden", **PRIVATE)
+                   show_progress="hidden", **name)  # read_terms: by name, for the benchmarks
 
 
 def follow_model_change(ctx, tab, event):

@@ -674,7 +674,8 @@ def wire(section, page):
                                api_name="explore_map_click", queue=False, **VIEW, **RAW))
     real_outputs = [s.digit, *s.sliders, *s.pictures, s.real_image, s.reconstructed, s.real_note, s.real_terms,
                     s.q_table]
-    refresh(s, s.real_button.click(bound(load_test_digit, s), [s.ctx.session], real_outputs, **LIVE, **RAW))
+    refresh(s, s.real_button.click(bound(load_test_digit, s), [s.ctx.session], real_outputs,
+                                   api_name="explore_real_digit", **VIEW, **RAW))
     refresh(s, s.drawing_button.click(bound(use_drawing, s), [s.ctx.session], real_outputs, **LIVE, **RAW))
     wire_posterior(s)
     page.load(bound(open_link, s), [s.ctx.session, s.digit, s.dim_x, s.dim_y],
@@ -687,7 +688,8 @@ def wire_posterior(section):
     """The posterior's events, after the section's others (so that those keep their places in the page's config)."""
     s = section
     refresh(s, s.q_button.click(bound(q_draw, s), [s.ctx.session, s.dim_x, s.dim_y], [s.q_table, *s.sliders,
-                                                                                     *s.pictures], **LIVE, **RAW))
+                                                                                     *s.pictures],
+                                api_name="explore_draw_from_q", **VIEW, **RAW))
     (s.density_box.input(bound(show_density, s), [s.ctx.session, s.density_box], None, **LIVE, **RAW)
      .then(bound(map_view, s), inputs(s, "digit", "dim_x", "dim_y"), s.latent, **LIVE, **RAW))
 
