@@ -141,6 +141,6 @@ def build(ctx):
     gr.on([], bound(elbo_terms, ctx), [state, image, digit, model], metrics, api_name="elbo_terms", preprocess=False,
           api_description="The two terms of the loss for a picture read as `digit` (0-9) by `model` ('generator', "
                           "the default, or 'classifier'): {neg_elbo, reconstruction (-E_q[log p(x|z,y)], or "
-                          "log p(y|x,z) for the classifier), kl, kl_per_dim, z_mean, z_std (q(z|x,y)), digit, "
+                          "-E_q[log p(y|x,z)] for the classifier), kl, kl_per_dim, z_mean, z_std (q(z|x,y)), digit, "
                           "share_above (the share of MNIST's test digits of that digit with a higher -ELBO)}, in "
                           "nats. A blank picture, one that is not an image, or a digit out of 0-9 is refused.")

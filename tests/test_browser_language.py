@@ -93,6 +93,10 @@ def test_a_japanese_visitor_then_english_by_the_switch(browser, served_app):
         reading = draw_a_three(page)
         assert JA["model2_reads"].split("{")[0] in reading and JAPANESE.search(reading), reading
         assert page.locator("#answer").inner_text().strip() == "3"
+        # The loss's two terms, just after, in the write-up's words.
+        wait_until(page, "() => document.querySelector('#elbo-classifier') !== null", timeout=20_000)
+        terms = page.locator("#elbo-terms").inner_text()
+        assert all(word in terms for word in ("再構成", "KLダイバージェンス", "ELBO", "ナット")), terms
         assert not english_on(page)
         screenshot(page, "japanese_draw.png", for_readme=False)
         assert page.locator("#sketch canvas").get_attribute("aria-label") == JA["pad_label"]
