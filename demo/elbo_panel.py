@@ -26,12 +26,14 @@ _lock = threading.Lock()
 
 def reference(model, wait=True):
     """MNIST's test digits' -ELBO for this model, per digit (sorted), measured once per model (a few seconds of a
-    core). Not `wait`: None until they are there, measured in a thread of their own, so that no visitor waits for
-    them (the page shows the comparison once they are)."""
+    core). Not `wait`: None until they are there, measured in a thread of their own at nice 19, so that no visitor
+    waits for them (the page shows the comparison once they are); one such thread at a time for the whole server,
+    so that visitors bringing many models of their own cannot take its cores (a model whose turn it is not gets
+    its figures on a later request)."""
     with _lock:
         if model in _figures:
             return _figures[model]
-        start = model not in _measuring
+        start = (wait and model not in _measuring) or not _measuring
         if start:
             _measuring.add(model)
     if wait:
@@ -77,7 +79,7 @@ def terms_json(model, image, digit):
     x = h.to_model_input(image)
     if x is None:
         raise h.InputError.of("blank_picture")
-    out = terms_of(model, x, digit)
+    out = terms_of(model, x, digit, wait=False)  # share_above null until the model's test figures are measured
     return {"model": model.kind, **{k: _rounded(v) for k, v in out.items()}}
 
 

@@ -44,3 +44,32 @@ def test_elbo_terms_json_and_its_refusals(generator):
         panel.terms_json(generator, Image.new("RGB", (64, 64), "white"), 3)
     with pytest.raises(Exception, match="0"):
         panel.terms_json(generator, image, 12)
+
+
+def test_one_background_measurement_at_a_time_whatever_models_visitors_bring(monkeypatch):
+    """A visitor's own models get their test figures measured in one niced thread for the whole server: a second
+    model waits for a later request, so many uploaded models cannot take the cores."""
+    import threading
+
+    from cvae.train import new_model
+    started, release = [], threading.Event()
+
+    def slow_figures(model, images, labels):
+        started.append(model)
+        release.wait(10)
+        return {}
+    for _ in range(400):  # another test's background measurement (of the shipped models) ends first
+        if not panel._measuring:
+            break
+        threading.Event().wait(0.05)
+    monkeypatch.setattr(panel, "reference_figures", slow_figures)
+    first, second = new_model("generator", arch="mlp"), new_model("generator", arch="mlp")
+    assert panel.reference(first, wait=False) is None
+    assert panel.reference(second, wait=False) is None
+    release.set()
+    for _ in range(100):
+        if panel.reference(first, wait=False) is not None:
+            break
+        threading.Event().wait(0.05)
+    assert started == [first] and panel.reference(first, wait=False) == {}
+    assert panel.reference(second, wait=False) is None  # its turn now: measured in the background
