@@ -584,10 +584,11 @@ def q_draw(section, session, dim_x, dim_y, request: gr.Request = None):
     if posterior is None:
         with h.said_in(lang):
             raise h.InputError.of("put_a_digit_first")
+    with h.said_in(lang):
+        dim_x, dim_y = check_dimensions(dim_x, dim_y, len(posterior["mean"]))
     eps, z = posterior_view.draw_from_q(posterior["mean"], posterior["std"], np.random.default_rng())
     shown = [slider_value(v) for v in z]
     session.q_drawn = z
-    dim_x, dim_y = check_dimensions(dim_x, dim_y, len(z))
     table = posterior_view.draw_table_html(posterior["mean"], posterior["std"], eps, shown, dim_x, dim_y, lang)
     return {section.q_table: table} | set_z(section, session, posterior["digit"], shown)
 
