@@ -15,8 +15,8 @@ from .models import X_DIM, one_hot
 SEED = 0                    # the z that E_q draws: the same picture gets the same numbers every time
 TEST_BATCH = 100            # test digits per pass for the reference figures: each pass holds the lock below
 
-# Pixyz evaluates a loss by setting each distribution's parameters on the distribution object itself (set_dist)
-# and draws z from torch's global generator: two threads evaluating at once would mix their pictures and noise.
+# Pixyz evaluates a loss by setting each distribution's parameters on the distribution object itself (set_dist):
+# two threads evaluating at once would mix their pictures.
 _one_at_a_time = threading.Lock()
 
 
@@ -28,23 +28,27 @@ def loss_terms(model):
 
 
 @torch.inference_mode()
-def elbo_terms(model, x, digits, seed=SEED):
+def elbo_terms(model, x, digits, seed=SEED, eps=None):
     """The terms of -ELBO for each picture of x (N, 28, 28) or (N, 784) in [0, 1] with its digit (N whole digits):
     a dict of tensors on the CPU: `reconstruction` (N,) = -E_q[log p], `kl` (N,), `neg_elbo` (N,) their sum, in
     nats; `kl_per_dim` (N, Z) the KL split over the z dimensions (it sums to `kl`); `z_mean`, `z_std` (N, Z): the
-    posterior q(z|x,y). E_q is estimated with one z drawn from q (as in training), from `seed`."""
+    posterior q(z|x,y). E_q is estimated with one z drawn from q, z = mu + sigma * eps, as the Expectation draws it in
+    training, but with `eps` (N, Z) given, or drawn from a generator of its own seeded with `seed`: torch's global
+    one, which a training in another thread draws from, is left alone. Its integrand is the Expectation's own
+    LogProb(p)."""
     kl, expectation = loss_terms(model)
     inputs = {"x": x.reshape(-1, X_DIM).float().to(model.device), "y": one_hot(digits, model.device)}
     was_training = model.training
     model.eval()
     try:
-        with _one_at_a_time, torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            reconstruction = -expectation.eval(inputs)
+        with _one_at_a_time:
             kl_value = kl.eval(inputs)
             # The distributions the KL term has just set: torch's own KL of each dimension (their sum is kl_value).
-            kl_per_dim = kl_divergence(model.q.dist, model.prior.dist).expand_as(model.q.dist.loc)
             z_mean, z_std = model.q.dist.loc, model.q.dist.scale
+            kl_per_dim = kl_divergence(model.q.dist, model.prior.dist).expand_as(z_mean)
+            if eps is None:
+                eps = torch.randn(z_mean.shape, generator=torch.Generator().manual_seed(seed)).to(z_mean.device)
+            reconstruction = -expectation.f.eval({**inputs, "z": z_mean + z_std * eps})
     finally:
         model.train(was_training)
     out = {"reconstruction": reconstruction, "kl": kl_value, "neg_elbo": kl_value + reconstruction,

@@ -16,7 +16,7 @@ from .texts import DEFAULT, say
 CSS = page_file("elbo_panel.css")
 
 BAR_W, BAR_GAP, BARS_H = 14, 3, 60
-LABEL_EVERY = 1             # z dimensions labelled under the bars: every one up to 16 bars, else every 8th
+ALL_LABELLED = 16           # up to this many z dimensions each bar is labelled (z1 ...), else every 8th
 
 
 _figures = weakref.WeakKeyDictionary()    # model -> its test digits' figures (reference_figures)
@@ -33,31 +33,34 @@ def reference(model, wait=True):
     with _lock:
         if model in _figures:
             return _figures[model]
-        start = (wait and model not in _measuring) or not _measuring
-        if start:
+        if not wait:
+            if _measuring:
+                return None
             _measuring.add(model)
     if wait:
         return _measure(model)
-    if start:
-        threading.Thread(target=_measure, args=(model, True), name="elbo-reference", daemon=True).start()
+    # Not a daemon: a process that exits waits for it (seconds), where torch would abort the process under a daemon
+    # thread still computing.
+    threading.Thread(target=_measure, args=(model, True), name="elbo-reference", daemon=False).start()
     return None
 
 
 def _measure(model, in_background=False):
     from .explore import test_digits  # here: demo/explore.py shows these panels too
-    if in_background:  # Linux gives each thread its own nice: the visitors' requests go first
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        except (AttributeError, OSError):
-            pass
-    images, labels = test_digits()
     try:
+        if in_background:  # Linux gives each thread its own nice: the visitors' requests go first
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            except (AttributeError, OSError):
+                pass
+        images, labels = test_digits()
         figures = reference_figures(model, images, labels)
         with _lock:
             return _figures.setdefault(model, figures)
     finally:
-        with _lock:
-            _measuring.discard(model)
+        if in_background:
+            with _lock:
+                _measuring.discard(model)
 
 
 def terms_of(model, x, digit, wait=True):
@@ -94,7 +97,6 @@ def _rounded(value):
 def kl_bars_svg(kl_per_dim, title):
     """The KL of each z dimension as bars (the tallest full height), labelled z1 ... zN."""
     n, top = len(kl_per_dim), max(max(kl_per_dim), 1e-9)
-    every = LABEL_EVERY if n <= 16 else 8
     width = n * (BAR_W + BAR_GAP)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="kl-bars" role="img" viewBox="0 0 {width} '
              f'{BARS_H + 16}" width="{width}" height="{BARS_H + 16}"><title>{html.escape(title)}</title>']
@@ -104,7 +106,7 @@ def kl_bars_svg(kl_per_dim, title):
         parts.append(f'<rect x="{x}" y="{BARS_H - bar:.1f}" width="{BAR_W}" height="{bar:.1f}" '
                      f'fill="currentColor" data-dim="{i + 1}" data-kl="{value:.3f}"><title>z{i + 1}: '
                      f'{value:.2f}</title></rect>')
-        if i % every == 0 or n <= 16:
+        if n <= ALL_LABELLED or i % 8 == 0:
             parts.append(f'<text x="{x + BAR_W / 2}" y="{BARS_H + 13}" font-size="10" text-anchor="middle" '
                          f'fill="currentColor">z{i + 1}</text>')
     parts.append("</svg>")

@@ -18,7 +18,12 @@ def test_batch():
 def test_the_two_terms_add_up_to_the_models_loss_on_the_same_batch_and_noise(models, test_batch, kind):
     model = dict(zip(["generator", "classifier"], models))[kind]
     x, y = test_batch
-    terms = elbo_terms(model, x, y, seed=3)
+    # The noise Pixyz's Expectation draws (Normal.rsample from torch's generator seeded 3), given to the terms.
+    torch.manual_seed(3)
+    eps = torch.distributions.Normal(torch.zeros(len(x), model.z_dim), torch.ones(len(x), model.z_dim)).rsample()
+    state = torch.get_rng_state()
+    terms = elbo_terms(model, x, y, eps=eps)
+    assert torch.equal(torch.get_rng_state(), state)  # the global generator is left alone
     torch.manual_seed(3)
     with torch.inference_mode():
         loss = model.loss.eval({"x": x.reshape(-1, 784).float(), "y": one_hot(y)})
